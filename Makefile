@@ -1,0 +1,26 @@
+# Two set-up commands: `make demo` and `make test`. Both install what they need.
+.PHONY: setup build demo test bench fixture clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	dotnet build Plugin.sln -c Release --no-restore -v quiet -nologo
+
+demo: build
+	@mkdir -p out
+	./sostenuto render examples/demo.mid -o out/demo.wav
+
+test: build
+	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
+
+bench: build
+	dotnet run -c Release --no-build --project benchmarks/Sostenuto.Benchmarks -- --filter '*'
+
+# Re-export the untrained fixture model (needs Debian's python3-torch and python3-onnx).
+fixture:
+	SOSTENUTO_TRAINING=1 bash scripts/setup.sh
+	/usr/bin/python3 training/export_fixture.py --out models/fixture
+
+clean:
+	rm -rf out */*/bin */*/obj
