@@ -56,9 +56,44 @@ public class ResamplerSoxComparisonTests(ITestOutputHelper log)
         Assert.True(snr >= RequiredSnrDb, $"{inRate}->{outRate} {signal}: SNR vs sox {snr:F1} dB");
     }
 
-    /// <summary>Equal-amplitude sines at incommensurate frequencies from 50 Hz up to the band limit.</summary>
-    private static float[] Sines(int rate, double band, int length)
+    /// <summary>
+    /// For the sum of sines the ideal output is known exactly (evaluate the sines at t = j/outRate), which
+    /// tells whether a mismatch with sox is ours or sox's. Logged, with our own bar asserted.
+    /// </summary>
+    [Theory]
+    [InlineData(24000, 44100)]
+    [InlineData(24000, 48000)]
+    [InlineData(24000, 88200)]
+    [InlineData(24000, 96000)]
+    [InlineData(44100, 48000)]
+    [InlineData(48000, 44100)]
+    [InlineData(48000, 24000)]
+    public void SumOfSinesMatchesTheAnalyticSignal(int inRate, int outRate)
     {
+        double band = 0.45 * Math.Min(inRate, outRate);
+        float[] input = Sines(inRate, band, inRate);
+        float[] ideal = Sines(inRate, band, outRate, outRate);
+        float[] ours = ResamplerTests.ResampleAtOnce(input, inRate, outRate);
+        int edge = 500 * outRate / 48000 + 300;
+        int length = ideal.Length - 2 * edge;
+        double snr = SignalAnalysis.SnrDb(ideal.AsSpan(edge, length), ours.AsSpan(edge, length));
+        string soxNote = "";
+        if (FindSox() is { } sox)
+        {
+            float[] theirs = RunSox(sox, input, inRate, outRate);
+            soxNote = $", sox vs ideal = {SignalAnalysis.SnrDb(ideal.AsSpan(edge, length), theirs.AsSpan(edge, length)):F1} dB";
+        }
+        log.WriteLine($"{inRate}->{outRate} sines: ours vs ideal = {snr:F1} dB{soxNote}");
+        Assert.True(snr >= 80, $"ours vs ideal {snr:F1} dB");
+    }
+
+    /// <summary>
+    /// Equal-amplitude sines at incommensurate frequencies from 50 Hz up to the band limit, sampled at
+    /// <paramref name="sampleRate"/> (defaults to <paramref name="rate"/>; the same continuous signal at any rate).
+    /// </summary>
+    private static float[] Sines(int rate, double band, int length, int sampleRate = 0)
+    {
+        if (sampleRate == 0) sampleRate = rate;
         var random = new Random(11);
         const int count = 24;
         var freq = new double[count];
@@ -72,7 +107,7 @@ public class ResamplerSoxComparisonTests(ITestOutputHelper log)
         for (int i = 0; i < length; i++)
         {
             double s = 0;
-            for (int k = 0; k < count; k++) s += Math.Sin(2 * Math.PI * freq[k] * i / rate + phase[k]);
+            for (int k = 0; k < count; k++) s += Math.Sin(2 * Math.PI * freq[k] * i / sampleRate + phase[k]);
             x[i] = (float)(s / count * 0.9);
         }
         return x;
