@@ -1,0 +1,86 @@
+using System.CommandLine;
+using Sostenuto.Engine.Audio;
+using Sostenuto.Engine.Midi;
+using Sostenuto.Engine.Model;
+using Sostenuto.Engine.Streaming;
+
+namespace Sostenuto.Cli;
+
+/// <summary><c>sostenuto render IN.mid -o OUT.wav</c>: a bounce, through the same session code a plug-in instance uses.</summary>
+static class RenderCommand
+{
+    public static Command Create()
+    {
+        var input = new Argument<string>("input") { Description = "Standard MIDI File to render" };
+        var output = new Option<string>("--output", "-o") { Description = "WAV file to write", Required = true };
+        var model = new Option<string?>("--model", "-m") { Description = "model package folder (default: the embedded model)" };
+        var rate = new Option<int>("--rate", "-r") { Description = "output sample rate in Hz (44100, 48000, 88200 or 96000)", DefaultValueFactory = _ => 48000 };
+        var seed = new Option<ulong>("--seed") { Description = "sampling seed: the same seed and input give the same file", DefaultValueFactory = _ => 0 };
+        var temperature = new Option<float?>("--temperature", "-t") { Description = "sampling temperature (default: the model's)" };
+        var topK = new Option<int?>("--top-k") { Description = "keep the k likeliest tokens (0 = all; default: the model's)" };
+        var topP = new Option<float?>("--top-p") { Description = "nucleus sampling mass in (0, 1] (default: the model's)" };
+        var format = new Option<string>("--format", "-f") { Description = "pcm16, pcm24 or float", DefaultValueFactory = _ => "pcm24" };
+        var tail = new Option<double>("--max-tail") { Description = "longest release tail after the last event, in seconds", DefaultValueFactory = _ => 10.0 };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress bar or summary" };
+
+        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, tail, quiet };
+        command.SetAction(parse =>
+        {
+            int sampleRate = parse.GetValue(rate);
+            if (!RenderSettings.SupportedRates.Contains(sampleRate))
+                throw new CliUsageException($"--rate {sampleRate}: supported rates are {string.Join(", ", RenderSettings.SupportedRates)} Hz");
+            var sampleFormat = parse.GetValue(format) switch
+            {
+                "pcm16" => WavSampleFormat.Pcm16,
+                "pcm24" => WavSampleFormat.Pcm24,
+                "float" => WavSampleFormat.Float32,
+                var other => throw new CliUsageException($"--format {other}: use pcm16, pcm24 or float"),
+            };
+            double maxTail = parse.GetValue(tail);
+            if (!(maxTail >= 0 && maxTail <= 600)) throw new CliUsageException($"--max-tail {maxTail}: must be between 0 and 600 seconds");
+
+            var midi = MidiFile.Read(parse.GetValue(input)!);
+            using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory());
+            var defaults = package.Manifest.Sampling;
+            var sampling = new SamplingSettings(
+                parse.GetValue(temperature) ?? defaults.Temperature,
+                parse.GetValue(topK) ?? defaults.TopK,
+                parse.GetValue(topP) ?? defaults.TopP);
+            if (!(sampling.Temperature > 0 && sampling.Temperature <= 100)) throw new CliUsageException($"--temperature {sampling.Temperature}: must be in (0, 100]");
+            if (sampling.TopK < 0) throw new CliUsageException($"--top-k {sampling.TopK}: must be 0 or more");
+            if (!(sampling.TopP > 0 && sampling.TopP <= 1)) throw new CliUsageException($"--top-p {sampling.TopP}: must be in (0, 1]");
+
+            bool showProgress = !parse.GetValue(quiet) && !Console.IsErrorRedirected;
+            var outputPath = parse.GetValue(output)!;
+            using var session = new RenderSession(package, new RenderSettings(sampleRate, parse.GetValue(seed), sampling));
+            var events = OfflineRender.ToHostEvents(midi.Messages.Select(m => (m.Seconds, m.Message)), sampleRate);
+            long end = (long)Math.Round(midi.DurationSeconds * sampleRate);
+
+            RenderSummary summary;
+            var interleaved = new float[2 * 4096];
+            using (var writer = WavWriter.Create(outputPath, sampleRate, 2, sampleFormat))
+            using (var bar = showProgress ? new ProgressBar("rendering") : null)
+            {
+                summary = OfflineRender.Run(session, events, end, maxTail, (l, r) =>
+                {
+                    for (int start = 0; start < l.Length; start += 4096)
+                    {
+                        int n = Math.Min(4096, l.Length - start);
+                        for (int i = 0; i < n; i++) { interleaved[2 * i] = l[start + i]; interleaved[2 * i + 1] = r[start + i]; }
+                        writer.Write(interleaved.AsSpan(0, 2 * n));
+                    }
+                }, bar is null ? null : bar.Report);
+            }
+
+            if (!parse.GetValue(quiet))
+            {
+                var m = package.Manifest;
+                Console.Error.WriteLine($"wrote {outputPath}: {summary.DurationSeconds:0.00} s at {sampleRate} Hz, {parse.GetValue(format)}, stereo");
+                Console.Error.WriteLine($"model {m.Name} {m.Version}{(m.Untrained ? " (untrained fixture)" : "")}, seed {parse.GetValue(seed)}, {events.Length} MIDI events");
+                Console.Error.WriteLine($"rendered in {summary.WallTime.TotalSeconds:0.00} s: {summary.RealTimeFactor:0.0}x real time; peak {summary.PeakDbfs:0.0} dBFS{(summary.Peak > 1 ? " (CLIPPED)" : "")}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

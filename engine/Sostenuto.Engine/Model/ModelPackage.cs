@@ -1,0 +1,109 @@
+using Sostenuto.Engine.Onnx;
+
+namespace Sostenuto.Engine.Model;
+
+/// <summary>
+/// A loaded model package: the manifest plus the two ONNX Runtime sessions, checked against each other.
+/// One package serves every stream of the process; streams own their own tensors (see <see cref="Streaming.ModelStream"/>).
+/// </summary>
+public sealed class ModelPackage : IDisposable
+{
+    public const string ManifestFileName = "model.json";
+
+    ModelPackage(string directory, ModelManifest manifest, InferenceSession lm, InferenceSession decoder)
+    {
+        Directory = directory;
+        Manifest = manifest;
+        Lm = lm;
+        Decoder = decoder;
+    }
+
+    public string Directory { get; }
+    public ModelManifest Manifest { get; }
+    public InferenceSession Lm { get; }
+    public InferenceSession Decoder { get; }
+
+    /// <summary>Loads and validates a package folder. Throws <see cref="ModelPackageException"/> naming the file and field at fault.</summary>
+    public static ModelPackage Load(string directory, SessionOptions? options = null)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new ModelPackageException(directory, "", "no such model package folder");
+        var manifestPath = Path.Combine(directory, ManifestFileName);
+        var manifest = ModelManifestParser.Read(manifestPath);
+
+        InferenceSession? lm = null, decoder = null;
+        try
+        {
+            lm = OpenSession(directory, manifestPath, "lm", manifest.Lm, options);
+            decoder = OpenSession(directory, manifestPath, "decoder", manifest.Decoder, options);
+            return new ModelPackage(directory, manifest, lm, decoder);
+        }
+        catch
+        {
+            lm?.Dispose();
+            decoder?.Dispose();
+            throw;
+        }
+    }
+
+    static InferenceSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionOptions? options)
+    {
+        var onnxPath = Path.Combine(directory, spec.File);
+        if (!File.Exists(onnxPath)) throw new ModelPackageException(manifestPath, $"{field}.file", $"\"{spec.File}\" does not exist in the package");
+        InferenceSession session;
+        try { session = new InferenceSession(onnxPath, options); }
+        catch (OrtException e) { throw new ModelPackageException(onnxPath, "", $"ONNX Runtime cannot load it: {e.Message}", e); }
+        try
+        {
+            CheckTensors(onnxPath, $"{field}.inputs", spec.Inputs, session.Inputs, "input");
+            CheckTensors(onnxPath, $"{field}.outputs", spec.Outputs, session.Outputs, "output");
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The manifest's declarations and the session's real tensors must agree one to one.</summary>
+    static void CheckTensors(string onnxPath, string field, IReadOnlyList<TensorSpec> declared, IReadOnlyList<TensorInfo> actual, string kind)
+    {
+        for (int i = 0; i < declared.Count; i++)
+        {
+            var spec = declared[i];
+            var info = actual.FirstOrDefault(t => t.Name == spec.Name);
+            var at = $"{field}[{i}]";
+            if (info is null)
+                throw new ModelPackageException(onnxPath, at, $"the model has no {kind} named \"{spec.Name}\" (its {kind}s: {string.Join(", ", actual.Select(t => t.Name))})");
+            var expectedType = spec.Type == TensorType.Float32 ? TensorElementType.Float : TensorElementType.Int64;
+            if (info.ElementType != expectedType)
+                throw new ModelPackageException(onnxPath, at, $"{kind} \"{spec.Name}\" is {info.ElementType} in the model, the manifest says {ModelManifestParser.TypeName(spec.Type)}");
+            if (!ShapeMatches(spec.Shape, info.Shape))
+                throw new ModelPackageException(onnxPath, at, $"{kind} \"{spec.Name}\" has shape {Describe(info)} in the model, the manifest says {spec.ShapeText}");
+        }
+        foreach (var info in actual)
+            if (!declared.Any(d => d.Name == info.Name))
+                throw new ModelPackageException(onnxPath, field, $"the model's {kind} \"{info.Name}\" is not declared in the manifest");
+    }
+
+    static bool ShapeMatches(long[] declared, long[] actual)
+    {
+        if (declared.Length != actual.Length) return false;
+        for (int d = 0; d < declared.Length; d++)
+        {
+            if (d == 0 && declared[d] == TensorSpec.BatchDimension) { if (actual[d] is not (-1 or 1)) return false; }
+            else if (actual[d] != declared[d]) return false;
+        }
+        return true;
+    }
+
+    static string Describe(TensorInfo info) =>
+        "[" + string.Join(", ", info.Shape.Select((d, i) => d >= 0 ? d.ToString() : info.SymbolicDimensions[i] is { Length: > 0 } s ? s : "?")) + "]";
+
+    public void Dispose()
+    {
+        Lm.Dispose();
+        Decoder.Dispose();
+    }
+}

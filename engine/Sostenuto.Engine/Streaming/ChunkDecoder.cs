@@ -1,0 +1,56 @@
+using Sostenuto.Engine.Model;
+using Sostenuto.Engine.Onnx;
+
+namespace Sostenuto.Engine.Streaming;
+
+/// <summary>
+/// Runs the codec decoder of one stream over a window of token frames. The decoder is a pure
+/// function of its window (docs/model-format.md), so any chunk can be decoded again.
+/// </summary>
+public sealed class ChunkDecoder : IDisposable
+{
+    readonly PreparedRun _run;
+    readonly OrtTensor<long> _tokens;
+    readonly OrtTensor<float> _audio;
+    readonly int _codebooks;
+    readonly int _windowFrames;
+    readonly int _windowSamples;
+
+    public ChunkDecoder(ModelPackage package)
+    {
+        var m = package.Manifest;
+        var spec = m.Decoder;
+        _codebooks = m.Codebooks;
+        _windowFrames = spec.WindowFrames;
+        _windowSamples = spec.WindowFrames * m.HopLength;
+        Channels = m.Channels;
+        _run = package.Decoder.Prepare([spec.Input(TensorRoles.Tokens).Name], [spec.Output(TensorRoles.Audio).Name]);
+        _tokens = new OrtTensor<long>([1, _codebooks, _windowFrames]);
+        _audio = new OrtTensor<float>([1, Channels, _windowSamples]);
+        _run.SetInput(0, _tokens);
+        _run.SetOutput(0, _audio);
+    }
+
+    public int Channels { get; }
+
+    /// <summary>Decodes the window whose last frame is <paramref name="lastFrame"/>.</summary>
+    public void Decode(TokenHistory history, long lastFrame)
+    {
+        var tokens = _tokens.Span;
+        long first = lastFrame - _windowFrames + 1;
+        for (int k = 0; k < _codebooks; k++)
+            for (int i = 0; i < _windowFrames; i++)
+                tokens[k * _windowFrames + i] = history.Get(first + i, k);
+        _run.Run();
+    }
+
+    /// <summary>The decoded window's audio of one channel.</summary>
+    public ReadOnlySpan<float> Audio(int channel) => _audio.Span.Slice(channel * _windowSamples, _windowSamples);
+
+    public void Dispose()
+    {
+        _run.Dispose();
+        _tokens.Dispose();
+        _audio.Dispose();
+    }
+}
