@@ -27,7 +27,6 @@ internal sealed class MidiTempoMap
             foreach (var (tick, microseconds) in tempoChanges)
             {
                 int last = ticks.Count - 1;
-                double start = seconds[last] + (tick - ticks[last]) * secondsPerTick[last];
                 if (tick == ticks[last])
                 {
                     // Later change at the same tick wins, as it does during playback.
@@ -35,7 +34,7 @@ internal sealed class MidiTempoMap
                     continue;
                 }
                 ticks.Add(tick);
-                seconds.Add(start);
+                seconds.Add(seconds[last] + (tick - ticks[last]) * secondsPerTick[last]);
                 secondsPerTick.Add(SecondsPerTick(microseconds));
             }
         }
