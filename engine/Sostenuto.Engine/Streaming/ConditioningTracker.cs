@@ -52,12 +52,12 @@ public sealed class ConditioningTracker
         AnySounding = false;
     }
 
-    /// <summary>Starts frame <paramref name="frame"/>: clears what is per-frame.</summary>
+    /// <summary>Starts the next frame: clears what is per-frame.</summary>
     public void BeginFrame()
     {
         Array.Clear(_onset);
         Array.Clear(_onsetOffset);
-        Array.Copy(_held, _heldInFrame, Pitches);
+        Array.Clear(_heldInFrame);
     }
 
     /// <summary>

@@ -77,7 +77,8 @@ public sealed class TokenSampler
         for (int i = 0; i < keep; i++) total += -_sortKeys[i];
         if (Settings.TopP < 1f)
         {
-            double limit = Settings.TopP * total, cumulative = 0;
+            // The tolerance keeps rounding in exp() from pulling one more token into the nucleus.
+            double limit = Settings.TopP * total * (1 - 1e-6), cumulative = 0;
             int nucleus = 0;
             while (nucleus < keep)
             {
