@@ -1,6 +1,6 @@
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Streaming;
-using Sostenuto.Engine.Tests.TestSupport;
+using Sostenuto.Engine.Tests.Tools;
 
 namespace Sostenuto.Engine.Tests.Streaming;
 

@@ -6,6 +6,7 @@ internal static class RepositoryPaths
     public static string Root { get; } = FindRoot();
 
     public static string DemoMidi => Path.Combine(Root, "examples", "demo.mid");
+    public static string FixtureModel => Path.Combine(Root, "models", "fixture");
 
     private static string FindRoot()
     {

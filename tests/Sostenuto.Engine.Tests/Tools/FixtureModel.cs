@@ -1,6 +1,6 @@
 using Sostenuto.Engine.Model;
 
-namespace Sostenuto.Engine.Tests.TestSupport;
+namespace Sostenuto.Engine.Tests.Tools;
 
 /// <summary>The untrained fixture package, loaded once for the whole test run (loading costs a second).</summary>
 public sealed class FixtureModel : IDisposable
