@@ -2,6 +2,7 @@ using System.CommandLine;
 using Sostenuto.Engine.Audio;
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Model;
+using Sostenuto.Engine.Onnx;
 using Sostenuto.Engine.Streaming;
 
 namespace Sostenuto.Cli;
@@ -21,9 +22,10 @@ static class RenderCommand
         var topP = new Option<float?>("--top-p") { Description = "nucleus sampling mass in (0, 1] (default: the model's)" };
         var format = new Option<string>("--format", "-f") { Description = "pcm16, pcm24 or float", DefaultValueFactory = _ => "pcm24" };
         var tail = new Option<double>("--max-tail") { Description = "longest release tail after the last event, in seconds", DefaultValueFactory = _ => 10.0 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per model call", DefaultValueFactory = _ => 1 };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress bar or summary" };
 
-        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, tail, quiet };
+        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, tail, threads, quiet };
         command.SetAction(parse =>
         {
             int sampleRate = parse.GetValue(rate);
@@ -39,8 +41,17 @@ static class RenderCommand
             double maxTail = parse.GetValue(tail);
             if (!(maxTail >= 0 && maxTail <= 600)) throw new CliUsageException($"--max-tail {maxTail}: must be between 0 and 600 seconds");
 
+            int threadCount = parse.GetValue(threads);
+            if (threadCount is < 1 or > 64) throw new CliUsageException($"--threads {threadCount}: must be between 1 and 64");
+
             var midi = MidiFile.Read(parse.GetValue(input)!);
-            using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory());
+            var logged = new HashSet<string>(); // both networks report the same execution-provider choice; say it once
+            var sessionOptions = new SessionOptions
+            {
+                IntraOpThreads = threadCount,
+                Log = line => { if (!parse.GetValue(quiet) && logged.Add(line)) Console.Error.WriteLine($"note: {line}"); },
+            };
+            using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory(), sessionOptions);
             var defaults = package.Manifest.Sampling;
             var sampling = new SamplingSettings(
                 parse.GetValue(temperature) ?? defaults.Temperature,
