@@ -12,7 +12,7 @@ demo: build
 	./sostenuto render examples/demo.mid -o out/demo.wav
 
 test: build
-	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=normal"
+	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=minimal"
 
 bench: build
 	dotnet run -c Release --no-build --project benchmarks/Sostenuto.Benchmarks -- --filter '*'
