@@ -5,6 +5,7 @@ using Sostenuto.Cli;
 var root = new RootCommand("Sostenuto: a neural instrument. Renders MIDI with a streaming codec language model.");
 root.Subcommands.Add(RenderCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

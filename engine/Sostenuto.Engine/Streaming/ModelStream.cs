@@ -27,6 +27,7 @@ public sealed class ModelStream : IDisposable
     readonly ChunkDecoder _decoder;
     readonly TokenHistory _history;
     readonly Queue<(long Frame, float Offset, double ModelSample, MidiMessage Message)> _pending = new();
+    readonly Queue<(long Frame, SamplingSettings Settings)> _samplingChanges = new();
     readonly long _streamId;
 
     readonly float[] _featureRows;    // ring of L+1 feature rows, row g at g % (L+1)
@@ -96,6 +97,17 @@ public sealed class ModelStream : IDisposable
         _pending.Enqueue((_clock.FrameOf(time), _clock.OffsetInFrame(time), _clock.ModelSamples(time), message));
     }
 
+    /// <summary>
+    /// Changes the sampling from the frame containing local host time <paramref name="time"/> on. That frame
+    /// cannot have been generated yet (the clock has not passed it), so the change lands on the same frame
+    /// however the caller slices time.
+    /// </summary>
+    public void SetSampling(long time, SamplingSettings settings)
+    {
+        if (time < _knownUntil) throw new ArgumentOutOfRangeException(nameof(time), $"change at {time} arrives after the clock reached {_knownUntil}");
+        _samplingChanges.Enqueue((_clock.FrameOf(time), settings));
+    }
+
     /// <summary>Declares that every event before local host time <paramref name="time"/> has been added.</summary>
     public void AdvanceClock(long time)
     {
@@ -127,6 +139,7 @@ public sealed class ModelStream : IDisposable
         var previous = _lm.PreviousTokens;
         for (int k = 0; k < _frameTokens.Length; k++) previous[k] = _history.Get(frame - 1, k);
 
+        while (_samplingChanges.Count > 0 && _samplingChanges.Peek().Frame <= frame) _sampler.Settings = _samplingChanges.Dequeue().Settings;
         _lm.Step();
         for (int k = 0; k < _frameTokens.Length; k++)
             _frameTokens[k] = _sampler.Sample(_lm.Logits(k), _streamId, frame, k);

@@ -20,11 +20,12 @@ public sealed class RenderSession : IDisposable
 
     readonly ModelPackage _package;
     readonly RenderSettings _settings;
-    readonly SamplingSettings _sampling;
+    SamplingSettings _sampling;
     readonly List<ActiveStream> _streams = new();
     readonly float[] _gain = new float[ModelStream.MaxReadSamples];
     readonly int _flushFadeSamples;
     long _clock;
+    long _lastSamplingChange;
     long _streamsCreated;
 
     sealed class ActiveStream(ModelStream stream, long origin)
@@ -64,6 +65,16 @@ public sealed class RenderSession : IDisposable
         if (time < _clock) { time = _clock; LateEvents++; }
         _clock = time;
         Current.Stream.AddEvent(time - Current.Origin, e.Message);
+    }
+
+    /// <summary>Sets the sampling temperature from host time <paramref name="time"/> on (an automated parameter).</summary>
+    public void SetTemperature(long time, float temperature)
+    {
+        if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature));
+        time = Math.Max(time, Math.Max(_clock, _lastSamplingChange)); // changes apply in order, never in the past
+        _lastSamplingChange = time;
+        _sampling = _sampling with { Temperature = temperature };
+        Current.Stream.SetSampling(time - Current.Origin, _sampling);
     }
 
     /// <summary>Every event before <paramref name="time"/> has been added.</summary>

@@ -24,7 +24,8 @@ public sealed class TokenSampler
         Seed = seed;
     }
 
-    public SamplingSettings Settings { get; }
+    /// <summary>Changed only between frames (see <see cref="ModelStream.SetSampling"/>), so every frame samples with one setting.</summary>
+    public SamplingSettings Settings { get; set; }
     public ulong Seed { get; }
 
     public int Sample(ReadOnlySpan<float> logits, long stream, long frame, int codebook)

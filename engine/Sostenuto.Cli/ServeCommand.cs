@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Sostenuto.Engine.Model;
+using Sostenuto.Engine.Onnx;
+using Sostenuto.Engine.Serving;
+
+namespace Sostenuto.Cli;
+
+/// <summary><c>sostenuto serve</c>: the engine process that plug-in instances connect to.</summary>
+static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "model package folder (default: the embedded model)" };
+        var socket = new Option<string?>("--socket") { Description = "Unix socket path (default: $XDG_RUNTIME_DIR or /tmp/sostenuto-UID, then sostenuto-engine.sock)" };
+        var idle = new Option<double>("--idle-exit") { Description = "exit after this many seconds with no instance connected (0 = never)", DefaultValueFactory = _ => 0 };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per model call", DefaultValueFactory = _ => 1 };
+        var command = new Command("serve", "Serve plug-in instances over the local pipe") { model, socket, idle, threads };
+        command.SetAction(async (parse, cancel) =>
+        {
+            void Log(string line) => Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {line}");
+            var options = new SessionOptions { IntraOpThreads = Math.Clamp(parse.GetValue(threads), 1, 64), Log = Log };
+            using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory(), options);
+            double idleSeconds = parse.GetValue(idle);
+            using var server = new EngineServer(package, parse.GetValue(socket) ?? RuntimePaths.DefaultSocketPath(), Log,
+                idleSeconds > 0 ? TimeSpan.FromSeconds(idleSeconds) : null);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            await server.RunAsync(stop.Token);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,190 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Sostenuto.Engine.Model;
+using Sostenuto.Engine.Streaming;
+
+namespace Sostenuto.Engine.Serving;
+
+/// <summary>
+/// One plug-in instance on the engine side: reads its frames with System.IO.Pipelines, runs its
+/// <see cref="RenderSession"/>, and writes audio into the instance's shared-memory ring as soon as
+/// the clock makes it final. A malformed frame ends this connection only, with a logged reason.
+/// </summary>
+public sealed class InstanceConnection
+{
+    const int RenderBlock = 4096;
+    static readonly TimeSpan StatusInterval = TimeSpan.FromMilliseconds(100);
+
+    readonly Socket _socket;
+    readonly ModelPackage _package;
+    readonly Action<string> _log;
+    readonly string _label;
+    readonly float[] _left = new float[RenderBlock];
+    readonly float[] _right = new float[RenderBlock];
+    NetworkStream? _stream;
+    RenderSession? _session;
+    SharedAudioRing? _ring;
+    HelloMessage? _hello;
+    long _underruns;
+    long _lastStatusTicks;
+
+    public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number)
+    {
+        _socket = socket;
+        _package = package;
+        _log = log;
+        _label = $"instance {number}";
+    }
+
+    public async Task RunAsync(CancellationToken cancel)
+    {
+        _stream = new NetworkStream(_socket, ownsSocket: true);
+        var reader = PipeReader.Create(_stream);
+        string reason = "the plug-in closed the connection";
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancel);
+                var buffer = result.Buffer;
+                bool goodbye = false;
+                while (!goodbye && ProtocolCodec.TryReadFrame(ref buffer, out var message)) goodbye = !Handle(message);
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                if (goodbye) { reason = "goodbye"; break; }
+                if (result.IsCompleted)
+                {
+                    if (!buffer.IsEmpty) reason = $"the connection ended inside a frame ({buffer.Length} bytes pending)";
+                    break;
+                }
+            }
+        }
+        catch (ProtocolException e)
+        {
+            reason = $"protocol error, closing: {e.Message}";
+            TrySend(new ErrorMessage((ushort)(e.Error == ProtocolError.UnsupportedVersion ? EngineErrorCode.UnsupportedVersion : EngineErrorCode.ProtocolError), e.Message));
+        }
+        catch (EngineRefusal e)
+        {
+            reason = $"refused: {e.Message}";
+            TrySend(new ErrorMessage((ushort)e.Code, e.Message));
+        }
+        catch (OperationCanceledException) { reason = "engine shutting down"; }
+        catch (IOException e) { reason = $"connection lost: {e.Message}"; }
+        catch (Exception e)
+        {
+            reason = $"internal error: {e}";
+            TrySend(new ErrorMessage((ushort)EngineErrorCode.Internal, e.Message));
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+            _session?.Dispose();
+            _ring?.Dispose();
+            _stream.Dispose();
+            _log($"{_label}: closed ({reason}); {_underruns} underruns, {_session?.LateEvents ?? 0} late events");
+        }
+    }
+
+    /// <summary>Handles one message; false when the plug-in said goodbye.</summary>
+    bool Handle(ProtocolMessage message)
+    {
+        if (_hello is null && message is not HelloMessage)
+            throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Type} before Hello");
+        switch (message)
+        {
+            case HelloMessage hello:
+                if (_hello is not null) throw new ProtocolException(ProtocolError.UnexpectedMessage, "a second Hello");
+                Welcome(hello);
+                break;
+            case MidiEventsMessage m:
+                foreach (var e in m.Events) _session!.AddEvent(e);
+                break;
+            case ClockAdvanceMessage m:
+                _session!.AdvanceClock(checked((long)m.StreamTime));
+                RenderAvailable();
+                break;
+            case TransportMessage m:
+                _session!.Flush(checked((long)m.StreamTime));
+                break;
+            case ParameterChangeMessage m:
+                if (m.ParameterId == EngineParameters.Temperature)
+                    _session!.SetTemperature(checked((long)m.StreamTime), Math.Clamp(m.Value, 0.05f, 2f));
+                break;
+            case ProcessModeMessage:
+                break; // the engine renders as far as the clock allows in either mode; only the shim waits differently
+            case GoodbyeMessage:
+                return false;
+            default:
+                throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Type} travels from the engine, not to it");
+        }
+        return true;
+    }
+
+    void Welcome(HelloMessage hello)
+    {
+        if (hello.SampleRate is < 8000 or > 384000)
+            throw new EngineRefusal(EngineErrorCode.ProtocolError, $"sample rate {hello.SampleRate} Hz is not supported");
+        try { _ring = SharedAudioRing.Open(hello.SharedMemoryName); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, e.Message);
+        }
+        if (_ring.WritePosition != 0 || _ring.ReadPosition != 0)
+            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, $"audio ring {hello.SharedMemoryName} does not start at render time 0");
+        _hello = hello;
+        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0));
+        long lookahead = _session.LatencySamples;
+        long slack = Math.Max(hello.ComputeSlackSamples, hello.MaxBlockSize);
+        var m = _package.Manifest;
+        Send(new WelcomeMessage(ProtocolCodec.ProtocolVersion, checked((uint)(lookahead + slack)), (uint)lookahead, (uint)_ring.CapacityFrames,
+            m.Name, m.Version, m.Untrained ? WelcomeMessage.FlagUntrained : 0));
+        _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {hello.SharedMemoryName}");
+    }
+
+    /// <summary>Renders everything the clock has made final, as far as the ring has room.</summary>
+    void RenderAvailable()
+    {
+        var session = _session!;
+        var ring = _ring!;
+        // The plug-in read past what we had written (an underrun it has already played as silence):
+        // render those samples anyway, so the stream stays one deterministic whole, and skip them.
+        long consumer = ring.ReadPosition;
+        if (consumer > session.Position)
+        {
+            _underruns++;
+            while (session.Position < consumer)
+            {
+                int n = (int)Math.Min(RenderBlock, consumer - session.Position);
+                if (session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n)) < n) break;
+            }
+            ring.SkipTo(session.Position);
+        }
+        while (true)
+        {
+            int n = Math.Min(ring.WritableFrames, RenderBlock);
+            if (n == 0) break;
+            int got = session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
+            if (got > 0) ring.Write(_left.AsSpan(0, got), _right.AsSpan(0, got));
+            if (got < n) break;
+        }
+        long now = Environment.TickCount64;
+        if (now - _lastStatusTicks >= StatusInterval.TotalMilliseconds)
+        {
+            _lastStatusTicks = now;
+            Send(new StatusMessage((ulong)ring.WritePosition, (uint)Math.Min(_underruns, uint.MaxValue), (uint)Math.Min(session.LateEvents, uint.MaxValue)));
+        }
+    }
+
+    void Send(ProtocolMessage message) => _stream!.Write(ProtocolCodec.Encode(message));
+
+    void TrySend(ProtocolMessage message)
+    {
+        try { Send(message); } catch (IOException) { } catch (ObjectDisposedException) { }
+    }
+}
+
+/// <summary>The engine cannot serve this instance (bad ring, unsupported rate): it says why in an Error message.</summary>
+sealed class EngineRefusal(EngineErrorCode code, string message) : Exception(message)
+{
+    public EngineErrorCode Code { get; } = code;
+}

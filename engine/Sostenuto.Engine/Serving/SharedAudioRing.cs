@@ -1,0 +1,122 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+
+namespace Sostenuto.Engine.Serving;
+
+/// <summary>
+/// The engine's (producer's) side of the shared-memory audio ring that a plug-in instance created
+/// (docs/protocol.md, "The audio ring"; native-bridge/include/sostenuto/bridge/audio_ring.h is the
+/// C++ twin). Render time t lives in slot t mod capacity; the producer writes audio for [w, w+n) and
+/// then publishes w+n with release ordering; the consumer publishes how far it has read.
+/// </summary>
+public sealed unsafe class SharedAudioRing : IDisposable
+{
+    static readonly byte[] Magic = "SOSTRING"u8.ToArray();
+    const uint Version = 1;
+    const int WritePositionOffset = 128, ReadPositionOffset = 256, DataOffset = 384;
+
+    readonly MemoryMappedFile _file;
+    readonly MemoryMappedViewAccessor _view;
+    readonly byte* _base;
+
+    SharedAudioRing(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, string name, int channels, int capacity)
+    {
+        _file = file;
+        _view = view;
+        _base = basePointer;
+        Name = name;
+        Channels = channels;
+        CapacityFrames = capacity;
+    }
+
+    public string Name { get; }
+    public int Channels { get; }
+    public int CapacityFrames { get; }
+
+    /// <summary>Maps the ring a plug-in created under <paramref name="name"/> ("/name") and checks its header, size and mode.</summary>
+    public static SharedAudioRing Open(string name)
+    {
+        var path = "/dev/shm" + name;
+        if (!File.Exists(path)) throw new IOException($"audio ring {name}: no such shared-memory object");
+        if ((File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
+            throw new IOException($"audio ring {name}: accessible to other users (mode 0600 required)");
+        long size = new FileInfo(path).Length;
+        if (size < DataOffset) throw new IOException($"audio ring {name}: {size} bytes, smaller than its header");
+
+        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        var view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
+        byte* pointer = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+        pointer += view.PointerOffset;
+        try
+        {
+            var header = new ReadOnlySpan<byte>(pointer, DataOffset);
+            if (!header[..8].SequenceEqual(Magic)) throw new IOException($"audio ring {name}: bad magic");
+            uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
+            if (version != Version) throw new IOException($"audio ring {name}: layout version {version}, expected {Version}");
+            uint channels = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
+            uint capacity = BinaryPrimitives.ReadUInt32LittleEndian(header[16..]);
+            uint dataOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[20..]);
+            ulong totalSize = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);
+            if (channels is < 1 or > 64 || capacity < 16 || capacity > (1u << 24) || (capacity & (capacity - 1)) != 0 || dataOffset != DataOffset)
+                throw new IOException($"audio ring {name}: header out of range ({channels} channels, {capacity} frames)");
+            ulong expected = DataOffset + (ulong)channels * capacity * sizeof(float);
+            if (totalSize != expected || (ulong)size < expected) throw new IOException($"audio ring {name}: size {size} does not fit its header ({expected})");
+            return new SharedAudioRing(file, view, pointer, name, (int)channels, (int)capacity);
+        }
+        catch
+        {
+            view.SafeMemoryMappedViewHandle.ReleasePointer();
+            view.Dispose();
+            file.Dispose();
+            throw;
+        }
+    }
+
+    ref ulong WritePositionRef => ref Unsafe.AsRef<ulong>(_base + WritePositionOffset);
+    ref ulong ReadPositionRef => ref Unsafe.AsRef<ulong>(_base + ReadPositionOffset);
+
+    /// <summary>The render time up to which audio is published.</summary>
+    public long WritePosition => (long)Volatile.Read(ref WritePositionRef);
+
+    /// <summary>How far the consumer has read (it moves past underruns too).</summary>
+    public long ReadPosition => (long)Volatile.Read(ref ReadPositionRef);
+
+    /// <summary>Frames that can be written without overwriting audio the consumer has not read.</summary>
+    public int WritableFrames => (int)Math.Max(0, CapacityFrames - (WritePosition - ReadPosition));
+
+    /// <summary>
+    /// Writes the stereo block for render times [WritePosition, WritePosition + n) and publishes it.
+    /// The caller checks <see cref="WritableFrames"/> first.
+    /// </summary>
+    public void Write(ReadOnlySpan<float> left, ReadOnlySpan<float> right)
+    {
+        long w = WritePosition;
+        int n = left.Length;
+        if (n > WritableFrames) throw new InvalidOperationException($"audio ring overflow: {n} frames, {WritableFrames} writable");
+        for (int channel = 0; channel < Channels; channel++)
+        {
+            var source = channel == 0 || Channels == 1 ? left : right;
+            var data = new Span<float>(_base + DataOffset + (long)channel * CapacityFrames * sizeof(float), CapacityFrames);
+            int slot = (int)(w & (CapacityFrames - 1));
+            int first = Math.Min(n, CapacityFrames - slot);
+            source[..first].CopyTo(data[slot..]);
+            source[first..].CopyTo(data);
+        }
+        Volatile.Write(ref WritePositionRef, (ulong)(w + n)); // release: the samples are visible before the position
+    }
+
+    /// <summary>Moves the write position to <paramref name="renderTime"/> without writing (audio for times the consumer has passed).</summary>
+    public void SkipTo(long renderTime)
+    {
+        if (renderTime > WritePosition) Volatile.Write(ref WritePositionRef, (ulong)renderTime);
+    }
+
+    public void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}
