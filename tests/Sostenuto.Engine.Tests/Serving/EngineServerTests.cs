@@ -93,6 +93,28 @@ public sealed class EngineServerTests(FixtureModel fixture) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task APeerOfAnotherUserIsRefusedEvenIfTheSocketIsOpenedUp()
+    {
+        if (PeerCredentials.EffectiveUserId != 0) return; // needs root to act as another user; CI and these machines run as root
+        var (server, run, stop) = Start();
+        using (server)
+        {
+            // Defeat the first defence (mode 0600 in a private folder) to reach the second: SO_PEERCRED.
+            File.SetUnixFileMode(_directory, (UnixFileMode)0b111_101_101);
+            File.SetUnixFileMode(SocketPath, (UnixFileMode)0b110_110_110);
+            var script = $"import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect('{SocketPath}'); s.settimeout(10); sys.stdout.write(repr(s.recv(100)))";
+            var psi = new ProcessStartInfo("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(psi)!;
+            var output = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.Equal("b''", output); // connection closed at once, not a byte sent
+            lock (_log) Assert.Contains(_log, l => l.Contains("refused a connection from uid 65534"));
+            stop.Cancel();
+            await run;
+        }
+    }
+
     /// <summary>
     /// The plug-in's part: Hello; per block, the block's events and a ClockAdvance; audio for render
     /// time s − D read from the ring (waiting for it, as offline mode does). Returns the left channel.
