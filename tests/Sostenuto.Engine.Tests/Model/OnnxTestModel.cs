@@ -15,7 +15,11 @@ public static class OnnxTestModel
     public enum ElementType { Float = 1, Int32 = 6, Int64 = 7, Double = 11 }
 
     /// <summary>A graph input or output. A dimension is a <c>long</c> (fixed), a <c>string</c> (symbolic) or null (unknown, no name).</summary>
-    public sealed record Tensor(string Name, ElementType Type, params object?[] Dims);
+    public sealed record Tensor(string Name, ElementType Type, params object?[] Dims)
+    {
+        /// <summary>For an output: the shape the graph really produces, if not the declared one (a model that lies about its output).</summary>
+        public long[]? Produces { get; init; }
+    }
 
     public static void Write(string path, IReadOnlyList<Tensor> inputs, IReadOnlyList<Tensor> outputs) =>
         File.WriteAllBytes(path, Build(inputs, outputs));
@@ -25,20 +29,34 @@ public static class OnnxTestModel
         var graph = new Proto();
         foreach (var output in outputs)
         {
-            var concrete = output.Dims.Select(d => d is long n ? n : 1L).ToArray();
             var shapeName = output.Name + "__shape";
-            // initializer: the int64 shape vector fed to ConstantOfShape
-            graph.Message(5, TensorProto(shapeName, ElementType.Int64, [concrete.Length], concrete.SelectMany(BitConverter.GetBytes).ToArray()));
-            var node = new Proto()
-                .String(1, shapeName)
-                .String(2, output.Name)
-                .String(3, "make_" + output.Name)
-                .String(4, "ConstantOfShape")
+            if (output.Produces is { } produced)
+            {
+                // The shape is made to depend on the first input's values (times zero), so ONNX shape
+                // inference cannot see through it: the declared shape stands at load time and the real
+                // one only appears when the model runs.
+                var first = inputs[0];
+                if (first.Type != ElementType.Int64) throw new ArgumentException("a lying output needs an int64 first input");
+                graph.Message(5, Int64Initializer(output.Name + "__flat", [-1]));
+                graph.Message(5, Int64Initializer(output.Name + "__zero", [0]));
+                graph.Message(5, Int64Initializer(output.Name + "__rank", [produced.Length]));
+                graph.Message(5, Int64Initializer(output.Name + "__zeros", new long[produced.Length]));
+                graph.Message(5, Int64Initializer(output.Name + "__produced", produced));
+                graph.Message(1, Node("Reshape", [first.Name, output.Name + "__flat"], output.Name + "__values"));
+                graph.Message(1, Node("Slice", [output.Name + "__values", output.Name + "__zero", output.Name + "__rank"], output.Name + "__head"));
+                graph.Message(1, Node("Mul", [output.Name + "__head", output.Name + "__zeros"], output.Name + "__nothing"));
+                graph.Message(1, Node("Add", [output.Name + "__nothing", output.Name + "__produced"], shapeName));
+            }
+            else
+            {
+                var concrete = output.Dims.Select(d => d is long n ? n : 1L).ToArray();
+                graph.Message(5, Int64Initializer(shapeName, concrete)); // the shape vector fed to ConstantOfShape
+            }
+            graph.Message(1, Node("ConstantOfShape", [shapeName], output.Name)
                 .Message(5, new Proto()
                     .String(1, "value")
                     .Message(5, TensorProto("", output.Type, [1], new byte[ByteSize(output.Type)]))
-                    .Varint(20, 4)); // AttributeType.TENSOR
-            graph.Message(1, node);
+                    .Varint(20, 4))); // AttributeType.TENSOR
         }
         graph.String(2, "sostenuto_test_graph");
         foreach (var input in inputs) graph.Message(11, ValueInfo(input));
@@ -50,6 +68,18 @@ public static class OnnxTestModel
             .Message(7, graph)
             .Message(8, new Proto().String(1, "").Varint(2, 17)); // opset 17
         return model.ToArray();
+    }
+
+    static Proto Int64Initializer(string name, long[] values) =>
+        TensorProto(name, ElementType.Int64, [values.Length], values.SelectMany(BitConverter.GetBytes).ToArray());
+
+    static int s_nodes;
+
+    static Proto Node(string op, string[] inputs, string output)
+    {
+        var node = new Proto();
+        foreach (var input in inputs) node.String(1, input);
+        return node.String(2, output).String(3, $"{op}_{Interlocked.Increment(ref s_nodes)}").String(4, op);
     }
 
     static int ByteSize(ElementType type) => type switch
