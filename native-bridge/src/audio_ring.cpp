@@ -85,8 +85,9 @@ std::unique_ptr<SharedAudioRing> SharedAudioRing::create(const std::string& name
     ring->write_position_ = new (base + layout::write_position_offset) std::atomic<std::uint64_t>(0);
     ring->read_position_ = new (base + layout::read_position_offset) std::atomic<std::uint64_t>(0);
     ring->samples_ = reinterpret_cast<float*>(base + layout::data_offset);
-    // The magic goes in last: a reader that sees it sees a complete header.
-    std::atomic_thread_fence(std::memory_order_release);
+    // The magic goes in last, so a half-made ring never looks like one. (What
+    // orders these writes before the engine's reads is the Hello that names
+    // the ring: it is sent only after create() returns.)
     std::memcpy(base + layout::magic_offset, layout::magic, sizeof layout::magic);
     return ring;
 }
@@ -125,7 +126,6 @@ std::unique_ptr<SharedAudioRing> SharedAudioRing::open(const std::string& name, 
         error = "audio ring: '" + name + "' has no ring header (bad magic)";
         return nullptr;
     }
-    std::atomic_thread_fence(std::memory_order_acquire);
     const std::uint32_t version = byte_order::load_u32(base + layout::version_offset);
     const std::uint32_t channels = byte_order::load_u32(base + layout::channels_offset);
     const std::uint32_t capacity = byte_order::load_u32(base + layout::capacity_offset);

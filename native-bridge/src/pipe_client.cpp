@@ -79,6 +79,7 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
     reader_.reset();
     early_bytes_.clear();
     stop_requested_.store(false);
+    bytes_pushed_.store(0);
     protocol_error_.store(ProtocolError::none);
     rendered_until_.store(0), underruns_.store(0), late_events_.store(0), statuses_.store(0);
     dropped_.store(0), last_error_code_.store(0), errors_.store(0);
@@ -207,10 +208,12 @@ bool PipeClient::push_frame(const std::uint8_t* frame, std::size_t size) noexcep
         dropped_.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
-    // Dekker-style handshake with the I/O thread (see run_io_thread): either it
-    // sees our bytes before it sleeps, or we see that it sleeps and wake it.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (io_thread_sleeping_.load(std::memory_order_relaxed)) {
+    // Dekker-style handshake with the I/O thread, which stores "sleeping" and
+    // then loads bytes_pushed_: with every one of these four accesses seq_cst,
+    // either it sees our bytes before it sleeps, or we see that it sleeps and
+    // wake it. (A missed wake-up would only cost the poll timeout, never data.)
+    bytes_pushed_.fetch_add(size, std::memory_order_seq_cst);
+    if (io_thread_sleeping_.load(std::memory_order_seq_cst)) {
         const std::uint64_t one = 1;
         // Non-blocking eventfd: cannot block; EAGAIN (counter full) means it is awake anyway.
         [[maybe_unused]] const ssize_t ignored = ::write(wake_event_, &one, sizeof one);
@@ -277,6 +280,7 @@ void PipeClient::run_io_thread() {
     std::vector<std::uint8_t> outgoing(max_frame_size);
     std::vector<std::uint8_t> incoming(max_frame_size);
     std::size_t out_begin = 0, out_end = 0;
+    std::uint64_t bytes_popped = 0;
     bool goodbye_queued = false;
 
     if (!early_bytes_.empty() && !handle_incoming(early_bytes_.data(), early_bytes_.size())) return;
@@ -285,6 +289,7 @@ void PipeClient::run_io_thread() {
         if (out_begin == out_end) {
             out_begin = 0;
             out_end = send_queue_.pop(outgoing.data(), outgoing.size());
+            bytes_popped += out_end;
         }
         const bool stopping = stop_requested_.load(std::memory_order_acquire);
         if (stopping) {
@@ -302,17 +307,17 @@ void PipeClient::run_io_thread() {
 
         const bool idle = out_begin == out_end;
         if (idle) {
-            io_thread_sleeping_.store(true, std::memory_order_relaxed);
-            std::atomic_thread_fence(std::memory_order_seq_cst);
-            if (!send_queue_.empty() || stop_requested_.load(std::memory_order_acquire)) {
-                io_thread_sleeping_.store(false, std::memory_order_relaxed);
+            io_thread_sleeping_.store(true, std::memory_order_seq_cst);
+            if (bytes_pushed_.load(std::memory_order_seq_cst) != bytes_popped ||
+                stop_requested_.load(std::memory_order_acquire)) {
+                io_thread_sleeping_.store(false, std::memory_order_seq_cst);
                 if (!stopping) continue;
             }
         }
         pollfd fds[2] = {{socket_, static_cast<short>(POLLIN | (idle ? 0 : POLLOUT)), 0}, {wake_event_, POLLIN, 0}};
         // The timeout is only a safety net; wake-ups come from the eventfd.
         const int ready = ::poll(fds, 2, stopping ? 10 : 100);
-        io_thread_sleeping_.store(false, std::memory_order_relaxed);
+        io_thread_sleeping_.store(false, std::memory_order_seq_cst);
         if (ready < 0) {
             if (errno == EINTR) continue;
             fail(PipeState::failed);

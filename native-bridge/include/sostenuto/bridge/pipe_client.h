@@ -115,7 +115,10 @@ private:
     std::thread io_thread_;
     std::atomic<bool> stop_requested_{false};
     std::chrono::steady_clock::time_point flush_deadline_{};  // written before stop_requested_ (release)
+    // The wake-up handshake (see push_frame and run_io_thread): both are only
+    // ever accessed with seq_cst, which is what makes it sound.
     std::atomic<bool> io_thread_sleeping_{false};
+    std::atomic<std::uint64_t> bytes_pushed_{0};
 
     std::atomic<PipeState> state_{PipeState::disconnected};
     std::atomic<std::uint32_t> accepted_latency_{0};
