@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <system_error>
 #include <cstring>
 #include <new>
 
@@ -24,7 +25,7 @@ static_assert(sizeof(std::atomic<std::uint64_t>) == 8, "ring positions must be p
 namespace {
 
 std::string errno_text(const char* what, const std::string& name) {
-    return std::string(what) + " '" + name + "': " + std::strerror(errno);
+    return std::string(what) + " '" + name + "': " + std::system_category().message(errno);
 }
 
 bool is_power_of_two(std::uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }

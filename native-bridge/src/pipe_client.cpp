@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <system_error>
 #include <cstring>
 
 #include "sostenuto/bridge/protocol_decoder.h"
@@ -22,7 +23,7 @@ int milliseconds_until(Clock::time_point deadline) {
     return left <= 0 ? 0 : static_cast<int>(left);
 }
 
-std::string system_error(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string describe_errno(const char* what) { return std::string(what) + ": " + std::system_category().message(errno); }
 
 // Waits for `events` on fd until the deadline; false on timeout or error.
 bool wait_for(int fd, short events, Clock::time_point deadline) {
@@ -47,7 +48,7 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t size, Clock::time_p
                 return false;
             }
         } else {
-            error = system_error("sending to the engine");
+            error = describe_errno("sending to the engine");
             return false;
         }
     }
@@ -94,26 +95,35 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
     std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
 
     socket_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (socket_ < 0) return give_up(system_error("socket"));
-    if (::connect(socket_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-        // A Unix socket connects at once or reports a full backlog (EAGAIN);
-        // EINPROGRESS is handled too for platforms that say that instead.
-        if (errno != EAGAIN && errno != EINPROGRESS) return give_up(system_error(("connecting to " + socket_path).c_str()));
+    if (socket_ < 0) return give_up(describe_errno("socket"));
+    // A Unix socket connects at once, or says EAGAIN while the engine's listen
+    // backlog is full (then the call must be repeated: waiting for POLLOUT is
+    // not enough on Linux). EINPROGRESS is handled for other platforms.
+    for (;;) {
+        if (::connect(socket_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) break;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) {
+            if (Clock::now() >= deadline) return give_up("timed out connecting to " + socket_path);
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            continue;
+        }
+        if (errno != EINPROGRESS) return give_up(describe_errno(("connecting to " + socket_path).c_str()));
         if (!wait_for(socket_, POLLOUT, deadline)) return give_up("timed out connecting to " + socket_path);
         int socket_error = 0;
         socklen_t length = sizeof socket_error;
         ::getsockopt(socket_, SOL_SOCKET, SO_ERROR, &socket_error, &length);
         if (socket_error != 0) {
             errno = socket_error;
-            return give_up(system_error(("connecting to " + socket_path).c_str()));
+            return give_up(describe_errno(("connecting to " + socket_path).c_str()));
         }
+        break;
     }
 
     // The directory is private already; this also catches a socket someone
     // else managed to bind there.
     ucred peer{};
     socklen_t peer_size = sizeof peer;
-    if (::getsockopt(socket_, SOL_SOCKET, SO_PEERCRED, &peer, &peer_size) != 0) return give_up(system_error("SO_PEERCRED"));
+    if (::getsockopt(socket_, SOL_SOCKET, SO_PEERCRED, &peer, &peer_size) != 0) return give_up(describe_errno("SO_PEERCRED"));
     if (peer.uid != ::geteuid()) return give_up("the process behind " + socket_path + " belongs to another user");
 
     std::vector<std::uint8_t> hello_frame(encoded_size(hello));
@@ -134,7 +144,7 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
         } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
             if (!wait_for(socket_, POLLIN, deadline)) return give_up("timed out waiting for the engine's Welcome");
         } else {
-            return give_up(system_error("receiving from the engine"));
+            return give_up(describe_errno("receiving from the engine"));
         }
     }
     if (reader_.state() == ProtocolFrameReader::State::failed) {
@@ -160,7 +170,7 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
     accepted_latency_.store(welcome.total_latency_samples, std::memory_order_relaxed);
 
     wake_event_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wake_event_ < 0) return give_up(system_error("eventfd"));
+    if (wake_event_ < 0) return give_up(describe_errno("eventfd"));
 
     state_.store(PipeState::connected, std::memory_order_release);
     io_thread_ = std::thread([this] { run_io_thread(); });

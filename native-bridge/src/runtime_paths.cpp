@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <system_error>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +18,7 @@ namespace {
 bool is_private_directory(const std::string& path, std::string& error) {
     struct stat info {};
     if (::lstat(path.c_str(), &info) != 0) {
-        error = "runtime directory " + path + ": " + std::strerror(errno);
+        error = "runtime directory " + path + ": " + std::system_category().message(errno);
         return false;
     }
     if (!S_ISDIR(info.st_mode)) {
@@ -45,7 +46,7 @@ std::optional<std::string> runtime_directory(std::string& error) {
     }
     const std::string path = "/tmp/sostenuto-" + std::to_string(::geteuid());
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
-        error = "runtime directory " + path + ": " + std::strerror(errno);
+        error = "runtime directory " + path + ": " + std::system_category().message(errno);
         return std::nullopt;
     }
     if (!is_private_directory(path, error)) return std::nullopt;
