@@ -45,12 +45,10 @@ static class RenderCommand
             if (threadCount is < 1 or > 64) throw new CliUsageException($"--threads {threadCount}: must be between 1 and 64");
 
             var midi = MidiFile.Read(parse.GetValue(input)!);
-            var logged = new HashSet<string>(); // both networks report the same execution-provider choice; say it once
-            var sessionOptions = new SessionOptions
-            {
-                IntraOpThreads = threadCount,
-                Log = line => { if (!parse.GetValue(quiet) && logged.Add(line)) Console.Error.WriteLine($"note: {line}"); },
-            };
+            // Both networks report the same execution-provider choice; it goes into the summary, once,
+            // so that a failure stays one line on stderr.
+            var notes = new SortedSet<string>();
+            var sessionOptions = new SessionOptions { IntraOpThreads = threadCount, Log = line => notes.Add(line) };
             using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory(), sessionOptions);
             var defaults = package.Manifest.Sampling;
             var sampling = new SamplingSettings(
@@ -81,6 +79,7 @@ static class RenderCommand
                         writer.Write(interleaved.AsSpan(0, 2 * n));
                     }
                 }, bar is null ? null : bar.Report);
+                writer.Complete(); // only a finished render replaces the output file
             }
 
             if (!parse.GetValue(quiet))
@@ -88,6 +87,7 @@ static class RenderCommand
                 var m = package.Manifest;
                 Console.Error.WriteLine($"wrote {outputPath}: {summary.DurationSeconds:0.00} s at {sampleRate} Hz, {parse.GetValue(format)}, stereo");
                 Console.Error.WriteLine($"model {m.Name} {m.Version}{(m.Untrained ? " (untrained fixture)" : "")}, seed {parse.GetValue(seed)}, {events.Length} MIDI events");
+                foreach (var note in notes) Console.Error.WriteLine(note);
                 Console.Error.WriteLine($"rendered in {summary.WallTime.TotalSeconds:0.00} s: {summary.RealTimeFactor:0.0}x real time; peak {summary.PeakDbfs:0.0} dBFS{(summary.Peak > 1 ? " (CLIPPED)" : "")}");
             }
             return 0;

@@ -89,6 +89,7 @@ public static class WavFile
     {
         using var writer = WavWriter.Create(path, sampleRate, channels, format);
         writer.Write(interleaved);
+        writer.Complete();
     }
 
     private static (WavSampleFormat Format, int Channels, int SampleRate, int BlockAlign) ParseFmt(

@@ -2,9 +2,9 @@ namespace Sostenuto.Engine.Audio;
 
 /// <summary>
 /// Writes a WAV file block by block. Samples go to a temporary file next to the target;
-/// <see cref="Dispose"/> fills in the RIFF and data sizes and renames it over the target, so a
-/// reader never sees a half-written file at the target path. A writer that is never disposed
-/// leaves its temporary file behind and the target untouched.
+/// <see cref="Complete"/> fills in the RIFF and data sizes and renames it over the target, so a
+/// reader never sees a half-written file at the target path. Disposing a writer that was not
+/// completed (a render that failed half-way) deletes the temporary file and leaves the target as it was.
 /// </summary>
 public sealed class WavWriter : IDisposable
 {
@@ -16,6 +16,7 @@ public sealed class WavWriter : IDisposable
     private readonly byte[] _block;
     private long _dataBytes;
     private bool _disposed;
+    private bool _completed;
 
     private WavWriter(string path, string temporaryPath, FileStream stream, int sampleRate, int channels, WavSampleFormat format)
     {
@@ -44,7 +45,19 @@ public sealed class WavWriter : IDisposable
         // Same directory as the target, so the final rename is atomic on one file system.
         string temporaryPath = Path.Combine(Path.GetDirectoryName(fullPath)!,
             $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        var stream = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write);
+        FileStream stream;
+        try { stream = new FileStream(temporaryPath, FileMode.CreateNew, FileAccess.Write); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The user named the target, not our temporary file: say why the target cannot be written.
+            string reason = e switch
+            {
+                DirectoryNotFoundException => "its folder does not exist",
+                UnauthorizedAccessException => "permission denied",
+                _ => e.Message.Replace(temporaryPath, fullPath),
+            };
+            throw new IOException($"cannot write {fullPath}: {reason}", e);
+        }
         stream.Write(WavHeader.Build(sampleRate, channels, format, frames: 0));
         return new WavWriter(fullPath, temporaryPath, stream, sampleRate, channels, format);
     }
@@ -71,10 +84,11 @@ public sealed class WavWriter : IDisposable
     }
 
     /// <summary>Completes the file: patches the header sizes, flushes and renames it to the target path.</summary>
-    public void Dispose()
+    public void Complete()
     {
-        if (_disposed) return;
+        ObjectDisposedException.ThrowIf(_disposed, this);
         _disposed = true;
+        _completed = true;
         try
         {
             // RIFF chunks are padded to an even length.
@@ -91,5 +105,15 @@ public sealed class WavWriter : IDisposable
             File.Delete(_temporaryPath);
             throw;
         }
+    }
+
+    /// <summary>Abandons an uncompleted file: the temporary file goes, the target stays as it was.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_completed) return;
+        _stream.Dispose();
+        File.Delete(_temporaryPath);
     }
 }

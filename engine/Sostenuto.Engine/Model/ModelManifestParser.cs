@@ -34,6 +34,11 @@ public static class ModelManifestParser
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             document = JsonDocument.ParseValue(ref reader);
+            if (reader.Read()) // ParseValue stops after one value; anything after it is a broken file, not a comment
+            {
+                document.Dispose();
+                throw new ModelPackageException(fileName, "", $"unexpected content after the manifest object (byte {reader.TokenStartIndex + 1})");
+            }
         }
         catch (JsonException e)
         {
@@ -85,9 +90,10 @@ public static class ModelManifestParser
         if (root.Has("sampling"))
         {
             var s = root["sampling"];
+            s.RequireObject();
             sampling = new SamplingSettings(
-                s.Has("temperature") ? s["temperature"].Float(1e-6, 100) : 1f,
-                s.Has("topK") ? s["topK"].Int(0, codebookSize) : 0,
+                s.Has("temperature") ? s["temperature"].Float(1e-6, float.MaxValue) : 1f,
+                s.Has("topK") ? s["topK"].Int(0, int.MaxValue) : 0,
                 s.Has("topP") ? s["topP"].Float(1e-6, 1) : 1f);
         }
 

@@ -7,12 +7,15 @@ namespace Sostenuto.Engine.Model;
 public sealed class ModelPackageException : Exception
 {
     public ModelPackageException(string file, string field, string problem, Exception? inner = null)
-        : base(field.Length == 0 ? $"{file}: {problem}" : $"{file}: {field}: {problem}", inner)
+        : base(OneLine(field.Length == 0 ? $"{file}: {problem}" : $"{file}: {field}: {problem}"), inner)
     {
         File = file;
         Field = field;
     }
 
     public string File { get; }
+
+    // Quoted parser and ONNX Runtime messages may hold newlines; a refusal is always one line.
+    static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim())).Trim();
     public string Field { get; }
 }

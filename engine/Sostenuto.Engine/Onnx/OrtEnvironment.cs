@@ -4,13 +4,15 @@ namespace Sostenuto.Engine.Onnx;
 
 /// <summary>
 /// The process's OrtEnv. ORT keeps one environment per process (logging, default thread pools),
-/// so every session uses <see cref="Shared"/>: created on first use with log level "warning"
+/// so every session uses <see cref="Shared"/>: created on first use with log level "fatal" (errors come back as statuses)
 /// and log id "sostenuto". Sessions keep a counted reference to it, so it is only released
 /// after the last session, even if someone disposes it early.
 /// </summary>
 public sealed unsafe class OrtEnvironment
 {
-    private const int LoggingLevelWarning = 2; // ORT_LOGGING_LEVEL_WARNING
+    // ORT_LOGGING_LEVEL_FATAL: ORT's own logger writes to stderr, and every error it has reaches us
+    // as an OrtStatus anyway (an OrtException with ORT's code and message); one report, in our words.
+    private const int LoggingLevelFatal = 4;
     private const string LogId = "sostenuto";
 
     private static readonly object s_gate = new();
@@ -51,7 +53,7 @@ public sealed unsafe class OrtEnvironment
         byte[] logId = Encoding.UTF8.GetBytes(LogId + "\0");
         IntPtr env;
         fixed (byte* p = logId)
-            OrtApi.Check(api.CreateEnv(LoggingLevelWarning, p, &env));
+            OrtApi.Check(api.CreateEnv(LoggingLevelFatal, p, &env));
         return new OrtEnvironment(new OrtEnvHandle(env), api.Version);
     }
 }

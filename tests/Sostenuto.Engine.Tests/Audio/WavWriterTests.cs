@@ -20,13 +20,14 @@ public class WavWriterTests
             for (int start = 0; start < samples.Length; start += 2 * 37)
                 writer.Write(samples.AsSpan(start, Math.Min(2 * 37, samples.Length - start)));
             Assert.Equal(5000, writer.FramesWritten);
+            writer.Complete();
         }
 
         Assert.Equal(File.ReadAllBytes(directory.File("whole.wav")), File.ReadAllBytes(directory.File("blocks.wav")));
     }
 
     [Fact]
-    public void Target_AppearsOnlyOnDispose_AndNoTemporaryFileRemains()
+    public void Target_AppearsOnlyOnComplete_AndNoTemporaryFileRemains()
     {
         using var directory = new TempDirectory();
         string path = directory.File("out.wav");
@@ -36,9 +37,21 @@ public class WavWriterTests
         {
             writer.Write([0.1f, 0.2f]);
             Assert.Equal("previous contents", File.ReadAllText(path));
+            writer.Complete();
         }
 
         Assert.Equal([0.1f, 0.2f], WavFile.Read(path).Samples);
+        Assert.Equal([path], Directory.GetFiles(directory.Path));
+    }
+
+    [Fact]
+    public void DisposingWithoutComplete_LeavesTheTargetAsItWas_AndNoTemporaryFile()
+    {
+        using var directory = new TempDirectory();
+        string path = directory.File("out.wav");
+        File.WriteAllText(path, "previous contents");
+        using (var writer = WavWriter.Create(path, 48000, 1, WavSampleFormat.Float32)) writer.Write([0.1f, 0.2f]);
+        Assert.Equal("previous contents", File.ReadAllText(path));
         Assert.Equal([path], Directory.GetFiles(directory.Path));
     }
 

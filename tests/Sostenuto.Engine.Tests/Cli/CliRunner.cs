@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Tests.Tools;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
@@ -27,7 +28,7 @@ public static class CliRunner
     static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>Runs <c>sostenuto ARGS</c> in the repository root (so <c>examples/demo.mid</c> resolves as in the docs).</summary>
-    public static CliResult Run(params string[] args) => RunIn(TestPaths.RepoRoot, args);
+    public static CliResult Run(params string[] args) => RunIn(RepositoryPaths.Root, args);
 
     public static CliResult RunIn(string workingDirectory, params string[] args)
     {

@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Tests.Tools;
 using Sostenuto.Engine.Audio;
 using Sostenuto.Engine.Midi;
 using Xunit.Abstractions;
@@ -96,7 +97,7 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
         Assert.True(Math.Abs(seconds - referenceSeconds) <= 0.001, $"{rate} Hz lasts {seconds * 1000:0.000} ms, 48 kHz {referenceSeconds * 1000:0.000} ms");
 
         // The piece and its release tail fit: the file is at least as long as the MIDI.
-        Assert.True(seconds >= MidiFile.Read(TestPaths.DemoMidi).DurationSeconds);
+        Assert.True(seconds >= MidiFile.Read(RepositoryPaths.DemoMidi).DurationSeconds);
     }
 
     [Fact]
@@ -147,9 +148,9 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
     [Fact]
     public void InfoWithModelOptionReadsThatFolder()
     {
-        var r = CliRunner.Run("info", "--model", TestPaths.FixtureModel);
+        var r = CliRunner.Run("info", "--model", RepositoryPaths.FixtureModel);
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Contains($"folder      {TestPaths.FixtureModel}", r.Stdout);
+        Assert.Contains($"folder      {RepositoryPaths.FixtureModel}", r.Stdout);
     }
 
     // ---------------------------------------------------------------- failures: one line on stderr, non-zero exit
@@ -158,7 +159,7 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
     public void TruncatedMidiFails()
     {
         var mid = cli.NewPath("truncated.mid");
-        File.WriteAllBytes(mid, File.ReadAllBytes(TestPaths.DemoMidi)[..30]);
+        File.WriteAllBytes(mid, File.ReadAllBytes(RepositoryPaths.DemoMidi)[..30]);
         AssertRenderFails(mid, "truncated.mid");
     }
 
@@ -262,14 +263,14 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
         Assert.Equal("", r.Stdout);
     }
 
-    [Fact(Skip = "bug: OrtEnvironment creates the ORT env with log level WARNING and ORT's default logger, so a failing Run writes ORT's own (ANSI-coloured, two-line) error log to stderr before the CLI's 'sostenuto:' line")]
+    [Fact]
     public void RenderFailingMidwayFailsWithOneLine()
     {
         var folder = cli.NewFolder("midway-one-line");
         AssertFailsWithOneLine(CliRunner.Run("render", Demo, "-o", Path.Combine(folder, "out.wav"), "--model", PackageThatFailsWhileRendering()));
     }
 
-    [Fact(Skip = "bug: RenderCommand disposes the WavWriter in a using block and WavWriter.Dispose publishes the file, so a failed render leaves a truncated WAV at -o (here a 44-byte header), replacing what was there")]
+    [Fact]
     public void RenderFailingMidwayLeavesTheOutputUntouched()
     {
         var package = PackageThatFailsWhileRendering();
@@ -282,7 +283,7 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
         Assert.Equal([output], Directory.GetFiles(folder)); // and no temporary file left behind
     }
 
-    [Fact(Skip = "bug: WavWriter opens a hidden temporary file next to the target, and the IOException names that file ('.out.wav.<guid>.tmp'), not the -o path the user gave")]
+    [Fact]
     public void UnwritableOutputErrorNamesTheOutputPath()
     {
         var output = Path.Combine(cli.NewPath("no-such-folder"), "out.wav");
@@ -354,8 +355,8 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
     [InlineData("info --model")]
     public void UsageErrorsFail(string commandLine)
     {
-        AssertFailsWithOneLine(CliRunner.RunIn(TestPaths.RepoRoot, commandLine.Split(' ')));
-        Assert.False(File.Exists(Path.Combine(TestPaths.RepoRoot, "x.wav")));
+        AssertFailsWithOneLine(CliRunner.RunIn(RepositoryPaths.Root, commandLine.Split(' ')));
+        Assert.False(File.Exists(Path.Combine(RepositoryPaths.Root, "x.wav")));
     }
 
     // ---------------------------------------------------------------- helpers
@@ -394,7 +395,7 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
     string CopyFixture(string name)
     {
         var dir = cli.NewFolder(name);
-        foreach (var file in Directory.GetFiles(TestPaths.FixtureModel))
+        foreach (var file in Directory.GetFiles(RepositoryPaths.FixtureModel))
             File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
         return dir;
     }

@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Tests.Tools;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Sostenuto.Engine.Model;
@@ -18,7 +19,7 @@ public sealed class PackageCopy : IDisposable
     {
         Dir = Path.Combine(_temp.Path, "pkg");
         Directory.CreateDirectory(Dir);
-        foreach (var file in Directory.GetFiles(TestPaths.FixtureModel))
+        foreach (var file in Directory.GetFiles(RepositoryPaths.FixtureModel))
             File.Copy(file, Path.Combine(Dir, Path.GetFileName(file)));
         Manifest = JsonNode.Parse(File.ReadAllText(ManifestPath))!.AsObject();
     }

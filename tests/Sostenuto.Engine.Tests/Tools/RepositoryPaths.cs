@@ -1,7 +1,7 @@
 namespace Sostenuto.Engine.Tests.Tools;
 
 /// <summary>Finds files in the repository from the test binary's directory.</summary>
-internal static class RepositoryPaths
+public static class RepositoryPaths
 {
     public static string Root { get; } = FindRoot();
 
