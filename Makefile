@@ -1,5 +1,5 @@
 # Two set-up commands: `make demo` and `make test`. Both install what they need.
-.PHONY: setup build demo test bench fixture clean
+.PHONY: setup build native demo test bench fixture clean
 
 setup:
 	@bash scripts/setup.sh
@@ -7,12 +7,18 @@ setup:
 build: setup
 	dotnet build Plugin.sln -c Release --no-restore -v quiet -nologo
 
+# The native side (native-bridge/, later plugin/): CMake, GoogleTest through ctest.
+native: setup
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
+	cmake --build build -j2
+
 demo: build
 	@mkdir -p out
 	./sostenuto render examples/demo.mid -o out/demo.wav
 
-test: build
+test: build native
 	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=minimal"
+	ctest --test-dir build --output-on-failure
 
 bench: build
 	dotnet run -c Release --no-build --project benchmarks/Sostenuto.Benchmarks -- --filter '*'
@@ -23,4 +29,4 @@ fixture:
 	/usr/bin/python3 training/export_fixture.py --out models/fixture
 
 clean:
-	rm -rf out */*/bin */*/obj
+	rm -rf out build */*/bin */*/obj

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # --- Debian packages -------------------------------------------------------
-# Reference tools the tests compare against (mido, sox, fluidsynth).
-APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm)
+# Reference tools the tests compare against (mido, sox, fluidsynth) and the native toolchain.
+APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm cmake g++ libgtest-dev)
 if [ "${SOSTENUTO_TRAINING:-0}" = 1 ]; then
   APT_PACKAGES+=(python3-torch python3-onnx)
 fi
