@@ -20,8 +20,11 @@ test: build native
 	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=minimal"
 	ctest --test-dir build --output-on-failure
 
+# make bench FILTER='*LmStep*' JOB=short: BenchmarkDotNet, each benchmark beside its baseline.
+FILTER ?= *
+JOB ?= default
 bench: build
-	dotnet run -c Release --no-build --project benchmarks/Sostenuto.Benchmarks -- --filter '*'
+	dotnet run -c Release --no-build --project benchmarks/Sostenuto.Benchmarks -- --filter '$(FILTER)' --job $(JOB)
 
 # Re-export the untrained fixture model (needs Debian's python3-torch and python3-onnx).
 fixture:
