@@ -101,7 +101,7 @@ public class LmStepBenchmarks
         long sum = 0;
         for (int k = 0; k < _codebooks; k++)
         {
-            int token = _sampler.Sample(_stepper.Logits(k), 0, _frame, k);
+            int token = _sampler.Sample(_stepper.Logits(k), _frame, k);
             previous[k] = token;
             sum += token;
         }
@@ -119,7 +119,7 @@ public class LmStepBenchmarks
     {
         long sum = 0;
         int v = _fixedLogits.Length / _codebooks;
-        for (int k = 0; k < _codebooks; k++) sum += _sampler.Sample(_fixedLogits.AsSpan(k * v, v), 0, _frame, k);
+        for (int k = 0; k < _codebooks; k++) sum += _sampler.Sample(_fixedLogits.AsSpan(k * v, v), _frame, k);
         _frame++;
         return sum;
     }

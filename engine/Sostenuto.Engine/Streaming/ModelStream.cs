@@ -28,7 +28,6 @@ public sealed class ModelStream : IDisposable
     readonly TokenHistory _history;
     readonly Queue<(long Frame, float Offset, double ModelSample, MidiMessage Message)> _pending = new();
     readonly Queue<(long Frame, SamplingSettings Settings)> _samplingChanges = new();
-    readonly long _streamId;
 
     readonly float[] _featureRows;    // ring of L+1 feature rows, row g at g % (L+1)
     readonly int[] _frameTokens;
@@ -45,14 +44,13 @@ public sealed class ModelStream : IDisposable
     long _generatedFrames;   // frames whose tokens are sampled
     long _decodedChunks;
 
-    public ModelStream(ModelPackage package, int hostRate, SamplingSettings sampling, ulong seed, long streamId)
+    public ModelStream(ModelPackage package, int hostRate, SamplingSettings sampling, ulong seed)
     {
         _manifest = package.Manifest;
         var m = _manifest;
         _clock = new FrameClock(hostRate, m.SampleRate, m.HopLength);
         _tracker = new ConditioningTracker(m.Features, m.SampleRate, m.HopLength);
         _sampler = new TokenSampler(m.CodebookSize, sampling, seed);
-        _streamId = streamId;
         _lm = new LmStepper(package);
         _decoder = new ChunkDecoder(package);
 
@@ -142,7 +140,7 @@ public sealed class ModelStream : IDisposable
         while (_samplingChanges.Count > 0 && _samplingChanges.Peek().Frame <= frame) _sampler.Settings = _samplingChanges.Dequeue().Settings;
         _lm.Step();
         for (int k = 0; k < _frameTokens.Length; k++)
-            _frameTokens[k] = _sampler.Sample(_lm.Logits(k), _streamId, frame, k);
+            _frameTokens[k] = _sampler.Sample(_lm.Logits(k), frame, k);
         _history.Append(_frameTokens);
         _generatedFrames++;
 

@@ -26,7 +26,6 @@ public sealed class RenderSession : IDisposable
     readonly int _flushFadeSamples;
     long _clock;
     long _lastSamplingChange;
-    long _streamsCreated;
 
     sealed class ActiveStream(ModelStream stream, long origin)
     {
@@ -175,7 +174,7 @@ public sealed class RenderSession : IDisposable
 
     ModelStream NewStream()
     {
-        var stream = new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed, _streamsCreated++);
+        var stream = new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed);
         if (_clock == long.MaxValue) stream.EndInput();
         return stream;
     }

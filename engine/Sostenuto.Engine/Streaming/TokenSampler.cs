@@ -4,7 +4,7 @@ namespace Sostenuto.Engine.Streaming;
 
 /// <summary>
 /// Draws one token from a codebook's logits: temperature, then top-k, then top-p (nucleus).
-/// The random number is a pure function of (seed, stream, frame, codebook), not a running
+/// The random number is a pure function of (seed, frame, codebook), not a running
 /// generator, so the result cannot depend on how often or in which order the caller asks: a
 /// re-generated frame, a different host block size or a rollback all draw the same numbers.
 /// Allocation-free after construction.
@@ -28,7 +28,8 @@ public sealed class TokenSampler
     public SamplingSettings Settings { get; set; }
     public ulong Seed { get; }
 
-    public int Sample(ReadOnlySpan<float> logits, long stream, long frame, int codebook)
+    /// <param name="frame">Frame number from the stream's origin: a stream started by a flush draws what a fresh render draws.</param>
+    public int Sample(ReadOnlySpan<float> logits, long frame, int codebook)
     {
         int n = _probabilities.Length;
         if (logits.Length != n) throw new ArgumentException($"expected {n} logits, got {logits.Length}");
@@ -44,7 +45,7 @@ public sealed class TokenSampler
             _probabilities[i] = float.IsNaN(p) ? 0f : p;
         }
 
-        double u = UniformDouble(Seed, stream, frame, codebook);
+        double u = UniformDouble(Seed, frame, codebook);
         bool truncate = (Settings.TopK > 0 && Settings.TopK < n) || Settings.TopP < 1f;
         return truncate ? SampleTruncated(u) : SampleFull(u);
     }
@@ -100,10 +101,9 @@ public sealed class TokenSampler
     }
 
     /// <summary>A uniform number in [0, 1) from a counter-based hash (SplitMix64 finaliser over the key).</summary>
-    public static double UniformDouble(ulong seed, long stream, long frame, int codebook)
+    public static double UniformDouble(ulong seed, long frame, int codebook)
     {
         ulong x = Mix(seed ^ 0x9E3779B97F4A7C15UL);
-        x = Mix(x ^ (ulong)stream);
         x = Mix(x ^ (ulong)frame);
         x = Mix(x ^ (ulong)codebook);
         return (x >> 11) * (1.0 / (1UL << 53));

@@ -45,7 +45,7 @@ public sealed class AllocationTests(FixtureModel fixture)
         void Step(long frame)
         {
             lm.Step();
-            for (int k = 0; k < m.Codebooks; k++) lm.PreviousTokens[k] = sampler.Sample(lm.Logits(k), 0, frame, k);
+            for (int k = 0; k < m.Codebooks; k++) lm.PreviousTokens[k] = sampler.Sample(lm.Logits(k), frame, k);
         }
 
         long frame = 0;

@@ -17,8 +17,8 @@ public sealed class TokenSamplerTests
         var logits = Logits(256, 1);
         var a = new TokenSampler(256, SamplingSettings.Default, 42);
         var b = new TokenSampler(256, SamplingSettings.Default, 42);
-        for (int f = 0; f < 50; f++) a.Sample(logits, 0, f, 0); // history must not matter
-        Assert.Equal(a.Sample(logits, 0, 77, 2), b.Sample(logits, 0, 77, 2));
+        for (int f = 0; f < 50; f++) a.Sample(logits, f, 0); // history must not matter
+        Assert.Equal(a.Sample(logits, 77, 2), b.Sample(logits, 77, 2));
     }
 
     [Fact]
@@ -27,8 +27,8 @@ public sealed class TokenSamplerTests
         var logits = new float[256]; // uniform: every draw is a fresh random token
         var s = new TokenSampler(256, SamplingSettings.Default, 1);
         var t = new TokenSampler(256, SamplingSettings.Default, 2);
-        var bySeed = Enumerable.Range(0, 64).Count(f => s.Sample(logits, 0, f, 0) != t.Sample(logits, 0, f, 0));
-        var byCodebook = Enumerable.Range(0, 64).Count(f => s.Sample(logits, 0, f, 0) != s.Sample(logits, 0, f, 1));
+        var bySeed = Enumerable.Range(0, 64).Count(f => s.Sample(logits, f, 0) != t.Sample(logits, f, 0));
+        var byCodebook = Enumerable.Range(0, 64).Count(f => s.Sample(logits, f, 0) != s.Sample(logits, f, 1));
         Assert.True(bySeed > 55 && byCodebook > 55, $"{bySeed}, {byCodebook}");
     }
 
@@ -37,7 +37,7 @@ public sealed class TokenSamplerTests
     {
         var logits = new[] { 0f, MathF.Log(3f) }; // p = 0.25, 0.75
         var s = new TokenSampler(2, SamplingSettings.Default, 9);
-        int ones = Enumerable.Range(0, 20000).Count(f => s.Sample(logits, 0, f, 0) == 1);
+        int ones = Enumerable.Range(0, 20000).Count(f => s.Sample(logits, f, 0) == 1);
         Assert.InRange(ones / 20000.0, 0.74, 0.76);
     }
 
@@ -47,7 +47,7 @@ public sealed class TokenSamplerTests
         var logits = Logits(256, 3);
         var top = logits.Select((l, i) => (l, i)).OrderByDescending(x => x.l).Take(5).Select(x => x.i).ToHashSet();
         var s = new TokenSampler(256, new SamplingSettings(2f, 5, 1f), 4);
-        for (int f = 0; f < 2000; f++) Assert.Contains(s.Sample(logits, 0, f, 0), top);
+        for (int f = 0; f < 2000; f++) Assert.Contains(s.Sample(logits, f, 0), top);
     }
 
     [Fact]
@@ -55,7 +55,7 @@ public sealed class TokenSamplerTests
     {
         var logits = new[] { MathF.Log(0.5f), MathF.Log(0.3f), MathF.Log(0.15f), MathF.Log(0.05f) };
         var s = new TokenSampler(4, new SamplingSettings(1f, 0, 0.8f), 5);
-        var drawn = Enumerable.Range(0, 5000).Select(f => s.Sample(logits, 0, f, 0)).ToHashSet();
+        var drawn = Enumerable.Range(0, 5000).Select(f => s.Sample(logits, f, 0)).ToHashSet();
         Assert.Equal(new HashSet<int> { 0, 1 }, drawn);
     }
 
@@ -65,14 +65,14 @@ public sealed class TokenSamplerTests
         var logits = Logits(256, 6);
         int argmax = Array.IndexOf(logits, logits.Max());
         var s = new TokenSampler(256, new SamplingSettings(0.001f, 0, 1f), 7);
-        Assert.All(Enumerable.Range(0, 200), f => Assert.Equal(argmax, s.Sample(logits, 0, f, 0)));
+        Assert.All(Enumerable.Range(0, 200), f => Assert.Equal(argmax, s.Sample(logits, f, 0)));
     }
 
     [Fact]
     public void BrokenLogitsDoNotCrashTheStream()
     {
         var s = new TokenSampler(4, SamplingSettings.Default, 1);
-        Assert.Equal(0, s.Sample([float.NaN, float.NaN, float.NaN, float.NaN], 0, 0, 0));
-        Assert.Equal(0, s.Sample([float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity], 0, 0, 0));
+        Assert.Equal(0, s.Sample([float.NaN, float.NaN, float.NaN, float.NaN], 0, 0));
+        Assert.Equal(0, s.Sample([float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity], 0, 0));
     }
 }
