@@ -1,11 +1,21 @@
 #include "sostenuto/bridge/protocol_decoder.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "protocol_validation.h"
 
 namespace sostenuto::bridge {
 namespace {
+
+// Decoding is noexcept: every alternative is a trivially copyable view, so
+// storing one in the variant cannot throw.
+template <typename... Alternatives>
+constexpr bool all_trivially_copyable(const std::variant<Alternatives...>*) {
+    return (std::is_trivially_copyable_v<Alternatives> && ...);
+}
+static_assert(all_trivially_copyable(static_cast<const DecodedMessage*>(nullptr)),
+              "decoded messages must stay views (no owning members)");
 
 using namespace byte_order;
 

@@ -52,4 +52,11 @@ void ProtocolFrameReader::next_frame() noexcept {
     state_ = State::need_more;
 }
 
+void ProtocolFrameReader::reset() noexcept {
+    filled_ = 0;
+    expected_ = frame_header_size;
+    state_ = State::need_more;
+    error_ = ProtocolError::none;
+}
+
 }  // namespace sostenuto::bridge

@@ -38,6 +38,9 @@ public:
     // Forgets the ready frame and starts collecting the next one.
     void next_frame() noexcept;
 
+    // Back to the start of a new stream (a new connection), failed or not.
+    void reset() noexcept;
+
 private:
     std::unique_ptr<std::uint8_t[]> buffer_;
     std::size_t filled_ = 0;
