@@ -583,6 +583,7 @@ int32_t Component::get_stats(sostenuto_stats* out) {
 void Component::reset_stream_state() {
     stream_time_ = 0;
     counters_.stream_time.store(0);
+    session_open_ = link_open_;
     session_latency_ = (link_open_ && link_->connected()) ? engine_info_.total_latency_samples : latency_answer();
     current_mode_ = link_open_ ? link_config_.process_mode
                                : (setup_mode_ == V3_OFFLINE ? ProcessMode::offline : ProcessMode::realtime);
@@ -729,7 +730,7 @@ void Component::send_events() noexcept {
 
 bool Component::wait_for_audio(std::uint64_t until) noexcept {
     if (link_->published_until() >= until) return true;
-    if (offline_timed_out_ || !link_->connected()) return false;
+    if (offline_timed_out_ || !session_open_ || !link_->connected()) return false;
     counters_.offline_waits.fetch_add(1, std::memory_order_relaxed);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(offline_timeout_ms_);
     while (link_->published_until() < until) {
@@ -756,7 +757,7 @@ void Component::render(float* const* out, std::size_t frames, bool offline) noex
         const std::uint64_t r = static_cast<std::uint64_t>(r0 + static_cast<std::int64_t>(lead));
         if (offline) wait_for_audio(r + wanted);
         float* dst[2] = {out[0] + lead, out[1] + lead};
-        got = std::min(link_->read_audio(r, wanted, dst), wanted);
+        got = session_open_ ? std::min(link_->read_audio(r, wanted, dst), wanted) : 0;
         if (got < wanted) {
             counters_.underrun_blocks.fetch_add(1, std::memory_order_relaxed);
             counters_.missing_frames.fetch_add(wanted - got, std::memory_order_relaxed);

@@ -147,6 +147,7 @@ private:
     // ---- audio thread (set up by setActive(true) while not processing) ----
     std::uint64_t stream_time_ = 0;
     std::uint32_t session_latency_ = 0;  // D the reader uses in this session
+    bool session_open_ = false;          // a session with the engine began with this activation
     ProcessMode current_mode_ = ProcessMode::realtime;
     bool first_block_ = true;
     bool offline_timed_out_ = false;
