@@ -285,7 +285,11 @@ bool Component::ensure_session() {
         have_cached_latency_ = true;
         counters_.sessions.fetch_add(1, std::memory_order_relaxed);
         last_logged_connect_error_.clear();
-        set_error("");
+        {
+            std::lock_guard<std::mutex> lock(error_mutex_);
+            last_error_.clear();
+            model_name_ = info.model_name;
+        }
         log_message("engine session: model %s %s, latency %u samples (lookahead %u), %u Hz, %s",
                     info.model_name.c_str(), info.model_version.c_str(), info.total_latency_samples,
                     info.lookahead_samples, config.sample_rate,
@@ -565,9 +569,9 @@ int32_t Component::get_stats(sostenuto_stats* out) {
     s.transport_flushes = counters_.transport_flushes.load();
     s.process_mode_changes = counters_.process_mode_changes.load();
     s.latency_change_requests = counters_.latency_change_requests.load();
-    copy_cstring(s.model_name, sizeof s.model_name, engine_info_.model_name.c_str());
     {
         std::lock_guard<std::mutex> lock(error_mutex_);
+        copy_cstring(s.model_name, sizeof s.model_name, model_name_.c_str());
         copy_cstring(s.last_error, sizeof s.last_error, last_error_.c_str());
     }
     const std::size_t n = std::min<std::size_t>(out->struct_size, sizeof s);

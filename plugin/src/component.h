@@ -134,8 +134,9 @@ private:
     std::uint32_t last_notified_latency_ = 0xFFFFFFFFu;
     std::string last_logged_connect_error_;
     std::uint32_t offline_timeout_ms_ = 30000;
-    mutable std::mutex error_mutex_;
+    mutable std::mutex error_mutex_;  // guards the two strings get_stats() copies from any thread
     std::string last_error_;
+    std::string model_name_;
 
     // ---- shared ----
     std::atomic<bool> active_{false};
