@@ -1,0 +1,177 @@
+// The audio side of the plug-in: IComponent + IAudioProcessor (+ IConnectionPoint,
+// IProcessContextRequirements and the private diagnostics interface).
+//
+// Threads: initialize/terminate/setupProcessing/setActive/setState/getState/
+// getLatencySamples/notify run on the host's main thread; process() on an audio
+// thread (any one at a time). The audio thread never allocates, locks or blocks,
+// except that an offline (kOffline) block waits - bounded - for the engine.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "block_dsp.h"
+#include "engine_link.h"
+#include "plugin_state.h"
+#include "sostenuto/vst3/diagnostics.h"
+#include "vst3_abi.h"
+
+namespace sostenuto::vst3 {
+
+struct DiagnosticsVtable {
+    v3_funknown unknown;
+    int32_t (*get_stats)(void* self, sostenuto_stats* out);
+};
+
+class Component final : public RefCounted {
+public:
+    static constexpr std::size_t kMaxEventsPerBlock = 4096;
+    static constexpr double kReleaseTailSeconds = 2.0;  // getTailSamples: D + this
+
+    explicit Component(std::unique_ptr<EngineLink> link);
+    ~Component() override;
+
+    v3_result query_interface(const v3_tuid iid, void** obj);
+    void* as_component() noexcept { return &component_slot_; }
+
+    // IPluginBase
+    v3_result initialize(v3_funknown** context);
+    v3_result terminate();
+    // IComponent
+    v3_result get_controller_class_id(v3_tuid class_id);
+    v3_result set_io_mode(int32_t mode);
+    int32_t get_bus_count(int32_t media_type, int32_t direction);
+    v3_result get_bus_info(int32_t media_type, int32_t direction, int32_t index, v3_bus_info* info);
+    v3_result get_routing_info(v3_routing_info* input, v3_routing_info* output);
+    v3_result activate_bus(int32_t media_type, int32_t direction, int32_t index, v3_bool state);
+    v3_result set_active(v3_bool state);
+    v3_result set_state(v3_bstream** stream);
+    v3_result get_state(v3_bstream** stream);
+    // IAudioProcessor
+    v3_result set_bus_arrangements(v3_speaker_arrangement* inputs, int32_t input_count, v3_speaker_arrangement* outputs,
+                                   int32_t output_count);
+    v3_result get_bus_arrangement(int32_t direction, int32_t index, v3_speaker_arrangement* arrangement);
+    v3_result can_process_sample_size(int32_t size);
+    uint32_t get_latency_samples();
+    v3_result setup_processing(v3_process_setup* setup);
+    v3_result set_processing(v3_bool state);
+    v3_result process(v3_process_data* data);
+    uint32_t get_tail_samples();
+    // IConnectionPoint
+    v3_result connect(v3_connection_point** other);
+    v3_result disconnect(v3_connection_point** other);
+    v3_result notify(v3_message** message);
+    // IProcessContextRequirements
+    uint32_t get_process_context_requirements();
+    // Diagnostics
+    int32_t get_stats(sostenuto_stats* out);
+
+    // For tests: how long an offline block waits for the engine (default 30 s,
+    // or SOSTENUTO_OFFLINE_TIMEOUT_MS).
+    void set_offline_timeout_ms(std::uint32_t ms) noexcept { offline_timeout_ms_ = ms; }
+
+private:
+    struct LatencyKey {
+        std::uint32_t sample_rate = 0;
+        int latency_mode = 0;
+        std::uint32_t lookahead_samples = 0;
+        bool operator==(const LatencyKey& o) const noexcept {
+            return sample_rate == o.sample_rate && latency_mode == o.latency_mode && lookahead_samples == o.lookahead_samples;
+        }
+    };
+
+    PluginSettings settings_now() const noexcept;
+    void store_settings(const PluginSettings& s) noexcept;
+    std::uint32_t sample_rate_or_default() const noexcept;
+    LatencyKey latency_key_now() const noexcept;
+    std::uint32_t latency_answer() const noexcept;
+    std::uint32_t estimated_latency(const LatencyKey& key) const noexcept;
+    EngineConfig make_config() const;
+    bool ensure_session();
+    void close_session();
+    void notify_latency_if_changed();
+    void set_error(const std::string& error);
+
+    // audio thread
+    void reset_stream_state();
+    void forward_engine_params_at(std::uint64_t stream_time, bool only_changed) noexcept;
+    void handle_transport(const v3_process_context* ctx, int32_t frames) noexcept;
+    void collect_param_changes(v3_param_changes** changes, int32_t frames) noexcept;
+    void collect_events(v3_event_list** events, int32_t frames) noexcept;
+    void add_event(std::uint64_t time, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) noexcept;
+    void send_events() noexcept;
+    void render(float* const* out, std::size_t frames, bool offline) noexcept;
+    bool wait_for_audio(std::uint64_t until) noexcept;
+
+    InterfaceSlot<Component, v3_component_cpp> component_slot_;
+    InterfaceSlot<Component, v3_audio_processor_cpp> processor_slot_;
+    InterfaceSlot<Component, v3_connection_point_cpp> connection_slot_;
+    InterfaceSlot<Component, v3_process_context_requirements_cpp> requirements_slot_;
+    InterfaceSlot<Component, DiagnosticsVtable> diagnostics_slot_;
+
+    // ---- control thread ----
+    void* host_context_ = nullptr;  // v3_funknown**
+    void* peer_ = nullptr;          // v3_connection_point** (a host proxy or our controller)
+    std::unique_ptr<EngineLink> link_;
+    bool link_open_ = false;
+    EngineConfig link_config_;
+    EngineInfo engine_info_;
+    LatencyKey session_key_;
+    bool have_cached_latency_ = false;
+    LatencyKey cached_key_;
+    std::uint32_t cached_latency_ = 0;
+    bool have_setup_ = false;
+    double sample_rate_ = 0.0;
+    std::int32_t max_block_ = 0;
+    std::int32_t setup_mode_ = V3_REALTIME;
+    bool audio_out_active_ = true;
+    bool event_in_active_ = true;
+    std::uint64_t instance_id_ = 0;
+    std::uint32_t last_notified_latency_ = 0xFFFFFFFFu;
+    std::string last_logged_connect_error_;
+    std::uint32_t offline_timeout_ms_ = 30000;
+    mutable std::mutex error_mutex_;  // guards the two strings get_stats() copies from any thread
+    std::string last_error_;
+    std::string model_name_;
+
+    // ---- shared ----
+    std::atomic<bool> active_{false};
+    std::atomic<bool> session_fresh_{false};  // no process() since the handshake
+    std::atomic<double> norm_[4];             // the main parameters, normalised
+    std::atomic<std::uint32_t> last_reported_latency_{0};
+    std::atomic<bool> latency_reported_{false};
+
+    // ---- audio thread (set up by setActive(true) while not processing) ----
+    std::uint64_t stream_time_ = 0;
+    std::uint32_t session_latency_ = 0;  // D the reader uses in this session
+    bool session_open_ = false;          // a session with the engine began with this activation
+    ProcessMode current_mode_ = ProcessMode::realtime;
+    bool first_block_ = true;
+    bool offline_timed_out_ = false;
+    double local_norm_[4] = {};
+    bool have_prev_ctx_ = false;
+    bool prev_playing_ = false;
+    std::int64_t prev_expected_project_time_ = 0;
+    GainRamp gain_;
+    GapSmoother smoother_;
+    std::vector<MidiEvent> events_;
+    std::vector<MidiEvent> scratch_events_;
+    std::size_t event_count_ = 0;
+    std::size_t cc_event_count_ = 0;
+    std::vector<float> scratch_audio_[2];
+
+    // ---- counters (any thread reads) ----
+    struct Counters {
+        std::atomic<std::uint64_t> sessions{0}, failed_connects{0}, process_calls{0}, zero_frame_calls{0},
+            stream_time{0}, underrun_blocks{0}, missing_frames{0}, offline_waits{0}, offline_timeouts{0},
+            events_sent{0}, events_dropped{0}, transport_flushes{0}, process_mode_changes{0},
+            latency_change_requests{0};
+        std::atomic<std::uint32_t> last_process_mode{0};
+    } counters_;
+};
+
+}  // namespace sostenuto::vst3

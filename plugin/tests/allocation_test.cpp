@@ -1,0 +1,175 @@
+// No heap allocation on the audio thread: malloc and operator new are
+// replaced for this executable (allocation_counter.cpp) and counted only on
+// the test thread, only inside process() calls - through the real bundle
+// (without an engine and with the fake engine behind native-bridge) and
+// through the shim's code with a mock link (underrun fades, offline waits).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
+#include "allocation_counter.h"
+#include "fake_engine.h"
+#include "mock_engine.h"
+#include "plugin_host.h"
+#include "test_support.h"
+
+extern "C" void* GetPluginFactory();
+
+namespace sostenuto::test {
+namespace {
+
+using host::PluginInstance;
+using host::PluginModule;
+
+struct Workload {
+    int blocks = 2000;
+    int32_t max_block = 512;
+    bool offline = false;
+    bool switch_modes = false;
+};
+
+// Drives `plugin` through a busy mix of blocks; returns allocations counted inside process().
+std::size_t drive(PluginInstance& plugin, const Workload& w) {
+    EXPECT_EQ(plugin.setup(48000, w.max_block, w.offline ? V3_OFFLINE : V3_REALTIME), V3_OK);
+    EXPECT_EQ(plugin.activate(), V3_OK);
+    v3_param_id sustain = 0, bend = 0, notes_off = 0;
+    EXPECT_TRUE(plugin.midi_assignment(0, 64, sustain));
+    EXPECT_TRUE(plugin.midi_assignment(3, 129, bend));
+    EXPECT_TRUE(plugin.midi_assignment(0, 123, notes_off));
+    std::vector<float> left(static_cast<size_t>(w.max_block)), right(static_cast<size_t>(w.max_block));
+    v3_process_context ctx{};
+    ctx.sample_rate = 48000;
+    std::mt19937 rng(42);
+    int64_t position = 0;
+    std::size_t allocations = 0;
+    for (int block = 0; block < w.blocks; ++block) {
+        const int32_t n = block % 11 == 5 ? 0 : static_cast<int32_t>(1 + rng() % static_cast<uint32_t>(w.max_block));
+        auto& events = plugin.input_events();
+        auto& params = plugin.input_params();
+        events.clear();
+        params.clear();
+        for (int k = 0; k < 6 && n > 0; ++k) {
+            const int32_t offset = static_cast<int32_t>(rng() % static_cast<uint32_t>(n));
+            const int16_t pitch = static_cast<int16_t>(40 + rng() % 40);
+            events.add(k % 2 ? note_off(0, pitch, 0.3f, offset) : note_on(0, pitch, 0.7f, offset));
+        }
+        if (n > 0) {
+            params.add(0, 0, 0.7);  // gain ramp
+            params.add(0, n - 1, block % 2 ? 0.8 : 0.6);
+            params.add(1, n / 2, 0.5);  // temperature
+            params.add(sustain, n / 3, block % 3 ? 1.0 : 0.0);
+            params.add(bend, n / 4, (rng() % 1000) / 1000.0);
+            if (block % 97 == 0) params.add(notes_off, 0, 0.0);
+        }
+        const bool playing = (block / 50) % 2 == 0;
+        if (block % 70 == 0) position += 100000;  // a jump
+        ctx.state = playing ? V3_PROCESS_CTX_PLAYING : 0;
+        ctx.project_time_in_samples = position;
+        PluginInstance::Block b;
+        b.frames = n;
+        b.process_mode = w.offline ? V3_OFFLINE : (w.switch_modes && block % 200 > 150 ? V3_OFFLINE : V3_REALTIME);
+        b.outputs[0] = left.data();
+        b.outputs[1] = right.data();
+        b.context = &ctx;
+        arm_allocation_counter();
+        const v3_result r = plugin.process(b);
+        allocations += disarm_allocation_counter();
+        EXPECT_EQ(r, V3_OK);
+        if (playing) position += n;
+    }
+    plugin.deactivate();
+    return allocations;
+}
+
+TEST(AllocationCounter, SeesAllocationsMadeInsideTheDlopenedBundle) {
+    PluginModule module(SOSTENUTO_VST3_BUNDLE);
+    PluginInstance plugin(module);
+    host::MemoryStream stream;
+    stream.heap = false;
+    stream.data.reserve(4096);  // the host side allocates nothing below
+    arm_allocation_counter();
+    // getState builds its record in std::vectors inside the .so.
+    host::vtable_of<v3_component_cpp>(plugin.component())
+        ->comp.get_state(plugin.component(), static_cast<v3_bstream**>(stream.as_interface()));
+    const std::size_t counted = disarm_allocation_counter();
+    EXPECT_FALSE(stream.data.empty());
+    EXPECT_GE(counted, 2u);
+}
+
+TEST(AudioThread, BundleWithoutEngineDoesNotAllocate) {
+    ::setenv("SOSTENUTO_ENGINE_SOCKET", "/tmp/sostenuto-tests-no-engine/none.sock", 1);
+    PluginModule module(SOSTENUTO_VST3_BUNDLE);
+    PluginInstance plugin(module);
+    Workload w;
+    w.switch_modes = true;
+    EXPECT_EQ(drive(plugin, w), 0u);
+}
+
+TEST(AudioThread, BundleWithTheFakeEngineDoesNotAllocateRealtime) {
+    host::FakeEngine engine({});
+    ::setenv("SOSTENUTO_ENGINE_SOCKET", engine.socket_path().c_str(), 1);
+    PluginModule module(SOSTENUTO_VST3_BUNDLE);
+    PluginInstance plugin(module);
+    Workload w;
+    w.switch_modes = true;
+    EXPECT_EQ(drive(plugin, w), 0u);
+    sostenuto_stats s{};
+    ASSERT_TRUE(plugin.stats(s));
+    EXPECT_EQ(s.sessions, 1u);
+    EXPECT_GT(s.events_sent, 1000u);
+}
+
+TEST(AudioThread, BundleWithTheFakeEngineDoesNotAllocateOffline) {
+    host::FakeEngine engine({});
+    ::setenv("SOSTENUTO_ENGINE_SOCKET", engine.socket_path().c_str(), 1);
+    PluginModule module(SOSTENUTO_VST3_BUNDLE);
+    PluginInstance plugin(module);
+    Workload w;
+    w.offline = true;
+    w.blocks = 600;
+    EXPECT_EQ(drive(plugin, w), 0u);
+    sostenuto_stats s{};
+    ASSERT_TRUE(plugin.stats(s));
+    EXPECT_GT(s.offline_waits, 0u);
+    EXPECT_EQ(s.offline_timeouts, 0u);
+}
+
+TEST(AudioThread, UnderrunFadesAndOfflineWaitsDoNotAllocate) {
+    MockEngine engine;
+    engine.total_latency = 300;
+    vst3::engine_link_factory() = [&] { return std::make_unique<MockLink>(engine); };
+    PluginModule module(GetPluginFactory());
+    {
+        PluginInstance plugin(module);
+        engine.published = 20000;  // then the "engine" falls behind: underruns, fades
+        Workload w;
+        EXPECT_EQ(drive(plugin, w), 0u);
+        sostenuto_stats s{};
+        ASSERT_TRUE(plugin.stats(s));
+        EXPECT_GT(s.underrun_blocks, 100u);
+    }
+    {
+        PluginInstance plugin(module);
+        engine.published = 0;
+        std::atomic<bool> done{false};
+        std::thread producer([&] {  // publishes a little at a time: the shim sleeps and polls
+            while (!done) {
+                engine.published = engine.published.load() + 2048;
+                std::this_thread::sleep_for(std::chrono::microseconds(300));
+            }
+        });
+        Workload w;
+        w.offline = true;
+        w.blocks = 300;
+        EXPECT_EQ(drive(plugin, w), 0u);
+        done = true;
+        producer.join();
+        sostenuto_stats s{};
+        ASSERT_TRUE(plugin.stats(s));
+        EXPECT_GT(s.offline_waits, 0u);
+    }
+}
+
+}  // namespace
+}  // namespace sostenuto::test

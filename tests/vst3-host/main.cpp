@@ -1,0 +1,194 @@
+// sostenuto-test-host: a headless VST3 host for the Sostenuto plug-in (or any
+// VST3 instrument): renders a MIDI file through the real bundle and writes a
+// float WAV aligned by the plug-in's reported latency.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "renderer.h"
+#include "wav_file.h"
+
+using namespace sostenuto::host;
+
+namespace {
+
+const char* kUsage =
+    "usage: sostenuto-test-host --plugin PATH.vst3 --midi IN.mid|IN.txt -o OUT.wav\n"
+    "           [--rate HZ] [--block N|varying] [--max-block N] [--mode realtime|offline]\n"
+    "           [--setup-mode realtime|offline] [--paced] [--tail SECONDS] [--seed N]\n"
+    "           [--gain-db DB] [--temperature T] [--latency-mode live|studio] [--lookahead-ms MS]\n"
+    "           [--engine-socket PATH] [--stopped] [--fail-on-underrun] [--require-engine]\n"
+    "\n"
+    "  --block varying    random block sizes in [1, --max-block] (default 1024), with 0-frame calls\n"
+    "  --mode offline     every block is kOffline (the plug-in waits for the engine)\n"
+    "  --setup-mode       setupProcessing's mode if different (Ardour 7.3: realtime setup, offline blocks)\n"
+    "  --paced            deliver blocks no faster than real time (like a sound card)\n"
+    "  --engine-socket    sets SOSTENUTO_ENGINE_SOCKET for the plug-in\n"
+    "  The WAV starts at MIDI time 0: the first <latency> samples of output are dropped.\n";
+
+struct Args {
+    std::string plugin, midi, output, engine_socket;
+    RenderOptions options;
+    bool fail_on_underrun = false;
+    bool require_engine = false;
+    bool have_gain = false, have_temperature = false, have_mode = false, have_lookahead = false;
+    double gain_db = 0, temperature = 1, lookahead_ms = 0;
+    int latency_mode = 0;
+};
+
+int32_t parse_mode(const std::string& v) {
+    if (v == "realtime") return V3_REALTIME;
+    if (v == "offline") return V3_OFFLINE;
+    if (v == "prefetch") return V3_PREFETCH;
+    throw std::invalid_argument("mode must be realtime or offline, not '" + v + "'");
+}
+
+double number(const std::string& v, const char* what) {
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || !std::isfinite(d)) throw std::invalid_argument(std::string(what) + ": not a number: " + v);
+    return d;
+}
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const std::string k = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::invalid_argument(k + " needs a value");
+            return argv[++i];
+        };
+        if (k == "--plugin") a.plugin = value();
+        else if (k == "--midi") a.midi = value();
+        else if (k == "-o" || k == "--output") a.output = value();
+        else if (k == "--rate") a.options.sample_rate = number(value(), "--rate");
+        else if (k == "--block") {
+            const std::string v = value();
+            if (v == "varying") a.options.varying = true;
+            else a.options.block = static_cast<int32_t>(number(v, "--block"));
+        } else if (k == "--max-block") a.options.max_block = static_cast<int32_t>(number(value(), "--max-block"));
+        else if (k == "--mode") a.options.process_mode = parse_mode(value());
+        else if (k == "--setup-mode") a.options.setup_mode = parse_mode(value());
+        else if (k == "--paced") a.options.paced = true;
+        else if (k == "--stopped") a.options.playing = false;
+        else if (k == "--tail") a.options.tail_seconds = number(value(), "--tail");
+        else if (k == "--seed") a.options.seed = static_cast<uint32_t>(number(value(), "--seed"));
+        else if (k == "--gain-db") { a.gain_db = number(value(), "--gain-db"); a.have_gain = true; }
+        else if (k == "--temperature") { a.temperature = number(value(), "--temperature"); a.have_temperature = true; }
+        else if (k == "--lookahead-ms") { a.lookahead_ms = number(value(), "--lookahead-ms"); a.have_lookahead = true; }
+        else if (k == "--latency-mode") {
+            const std::string v = value();
+            if (v != "live" && v != "studio") throw std::invalid_argument("--latency-mode must be live or studio");
+            a.latency_mode = v == "studio";
+            a.have_mode = true;
+        } else if (k == "--engine-socket") a.engine_socket = value();
+        else if (k == "--fail-on-underrun") a.fail_on_underrun = true;
+        else if (k == "--require-engine") a.require_engine = true;
+        else if (k == "-h" || k == "--help") {
+            std::fputs(kUsage, stdout);
+            std::exit(0);
+        } else throw std::invalid_argument("unknown option " + k);
+    }
+    if (a.plugin.empty() || a.midi.empty() || a.output.empty()) throw std::invalid_argument("--plugin, --midi and -o are required");
+    if (!(a.options.sample_rate >= 8000 && a.options.sample_rate <= 384000)) throw std::invalid_argument("--rate out of range");
+    if (!a.options.varying && (a.options.block < 1 || a.options.block > 65536)) throw std::invalid_argument("--block out of range");
+    if (a.options.max_block < 1 || a.options.max_block > 65536) throw std::invalid_argument("--max-block out of range");
+    if (a.options.tail_seconds < 0 || a.options.tail_seconds > 600) throw std::invalid_argument("--tail out of range");
+    return a;
+}
+
+// The controller converts plain values; set them by parameter title so the
+// host needs no knowledge of the plug-in's ids.
+void add_parameter(PluginInstance& plugin, Args& a, const char* title, double plain) {
+    for (const ParamInfo& p : plugin.parameters()) {
+        if (p.title != title) continue;
+        const double normalized =
+            vtable_of<v3_edit_controller_cpp>(plugin.controller())->ctrl.plain_parameter_to_normalised(plugin.controller(), p.id, plain);
+        a.options.parameters.emplace_back(p.id, normalized);
+        return;
+    }
+    throw std::runtime_error(std::string("the plug-in has no parameter '") + title + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    try {
+        args = parse(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sostenuto-test-host: %s\n\n%s", e.what(), kUsage);
+        return 1;
+    }
+    try {
+        if (!args.engine_socket.empty()) ::setenv("SOSTENUTO_ENGINE_SOCKET", args.engine_socket.c_str(), 1);
+        const std::vector<TimedMidi> midi = read_midi_input(args.midi);
+        PluginModule module(args.plugin);
+        PluginInstance plugin(module);
+        if (args.have_gain) add_parameter(plugin, args, "Output Gain", args.gain_db);
+        if (args.have_temperature) add_parameter(plugin, args, "Temperature", args.temperature);
+        if (args.have_mode) add_parameter(plugin, args, "Latency Mode", args.latency_mode);
+        if (args.have_lookahead) add_parameter(plugin, args, "Lookahead", args.lookahead_ms);
+
+        const RenderResult r = render(plugin, midi, args.options);
+        write_float_wav(args.output, static_cast<uint32_t>(std::lround(args.options.sample_rate)), r.audio);
+
+        const double rate = args.options.sample_rate;
+        float peak = 0;
+        for (const auto& ch : r.audio)
+            for (float v : ch) peak = std::max(peak, std::fabs(v));
+        const double seconds = static_cast<double>(r.stream_frames) / rate;
+        const double block_budget_us = 1e6 * (args.options.varying ? args.options.max_block : args.options.block) / rate;
+        std::printf("plugin        %s\n", module.binary_path().c_str());
+        std::printf("input         %s: %zu events\n", args.midi.c_str(), midi.size());
+        std::printf("render        %.0f Hz, block %s, %s%s%s\n", rate,
+                    args.options.varying ? ("varying 0.." + std::to_string(args.options.max_block)).c_str()
+                                         : std::to_string(args.options.block).c_str(),
+                    args.options.process_mode == V3_OFFLINE ? "offline" : "realtime",
+                    args.options.setup_mode >= 0 ? (args.options.setup_mode == V3_OFFLINE ? " (setup offline)" : " (setup realtime)") : "",
+                    args.options.paced ? ", paced" : "");
+        std::printf("latency       %u samples (%.2f ms), tail %u samples\n", r.latency, 1000.0 * r.latency / rate, r.tail);
+        std::printf("process       %llu calls, p50 %.1f us, p99 %.1f us, max %.1f us (budget %.0f us per full block)\n",
+                    static_cast<unsigned long long>(r.process_calls), quantile(r.process_micros, 0.5),
+                    quantile(r.process_micros, 0.99), quantile(r.process_micros, 1.0), block_budget_us);
+        std::printf("time          %.2f s of audio in %.2f s (%.2fx real time)\n", seconds, r.wall_seconds,
+                    r.wall_seconds > 0 ? seconds / r.wall_seconds : 0.0);
+        if (r.have_stats) {
+            const sostenuto_stats& s = r.stats;
+            std::printf("engine        %s%s%s\n", s.sessions > 0 ? "connected" : "none",
+                        s.model_name[0] ? ", model " : "", s.model_name);
+            if (s.sessions == 0 && s.last_error[0]) std::printf("engine error  %s\n", s.last_error);
+            std::printf("underruns     %llu blocks, %llu frames missing\n", static_cast<unsigned long long>(s.underrun_blocks),
+                        static_cast<unsigned long long>(s.missing_frames));
+            std::printf("offline       %llu waits, %llu timeouts\n", static_cast<unsigned long long>(s.offline_waits),
+                        static_cast<unsigned long long>(s.offline_timeouts));
+            std::printf("events        %llu sent, %llu dropped; %llu transport flushes; %llu mode changes\n",
+                        static_cast<unsigned long long>(s.events_sent), static_cast<unsigned long long>(s.events_dropped),
+                        static_cast<unsigned long long>(s.transport_flushes),
+                        static_cast<unsigned long long>(s.process_mode_changes));
+        }
+        if (r.restarts_before_render || r.restart_requests_during_render)
+            std::printf("restarts      %d handled before the render, %d requested during it (ignored)\n",
+                        r.restarts_before_render, r.restart_requests_during_render);
+        std::printf("output        %s: %zu frames, peak %.1f dBFS\n", args.output.c_str(), r.audio[0].size(),
+                    peak > 0 ? 20.0 * std::log10(peak) : -INFINITY);
+
+        plugin.deactivate();
+        if (args.require_engine && (!r.have_stats || r.stats.sessions == 0)) {
+            std::fprintf(stderr, "sostenuto-test-host: no engine session (--require-engine)\n");
+            return 3;
+        }
+        if (args.fail_on_underrun && r.have_stats && r.stats.underrun_blocks > 0) {
+            std::fprintf(stderr, "sostenuto-test-host: %llu underruns (--fail-on-underrun)\n",
+                         static_cast<unsigned long long>(r.stats.underrun_blocks));
+            return 4;
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sostenuto-test-host: %s\n", e.what());
+        return 2;
+    }
+}
