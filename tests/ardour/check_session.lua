@@ -29,6 +29,13 @@ if inst:isnil() then fail("the MIDI track has no instrument after loading (plug-
 print(string.format("check: instrument %s, reported latency %d samples",
 	inst:name(), inst:signal_latency()))
 
+local master = Session:master_out()
+for i = 0, 1 do
+	local src, dst = track:output():audio(i), master:input():audio(i)
+	if not src:connected_to(dst:name()) then fail(src:name() .. " is not connected to " .. dst:name()) end
+end
+print("check: track outputs 1, 2 -> master inputs 1, 2")
+
 local regions = {}
 for reg in track:playlist():region_list():iter() do regions[#regions + 1] = reg end
 if #regions ~= 1 then fail(string.format("the track's playlist has %d regions, expected 1", #regions)) end

@@ -66,6 +66,20 @@ print(string.format("instrument: %s (%s), %d in / %d out, latency %d samples",
 	pin:input_streams():n_midi(), pin:output_streams():n_audio(),
 	inst:signal_latency()))
 
+-- Track -> master, explicitly: Ardour connects a new track's outputs to the master from its
+-- auto-connect thread, which may not have run yet when the state is saved (seen with a VST3
+-- that takes longer to instantiate: the session saved with the track unconnected, the export
+-- silent).
+local master = Session:master_out()
+for i = 0, 1 do
+	local src = track:output():audio(i)
+	local dst = master:input():audio(i)
+	if src:isnil() or dst:isnil() then fail("track or master has fewer than 2 audio ports") end
+	if not src:connected_to(dst:name()) and src:connect(dst:name()) ~= 0 then
+		fail("could not connect " .. src:name() .. " to " .. dst:name())
+	end
+end
+
 -- Unity gain from instrument to file: take the stereo panners out of the track and the master.
 for r in Session:get_routes():iter() do
 	local ps = r:panner_shell()
