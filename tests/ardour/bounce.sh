@@ -11,6 +11,8 @@
 # --timing: exact (default) puts every event on the sample `sostenuto render` uses; file copies
 #   the MIDI file's tempo map into the session instead (see session_xml.py and README.md).
 # --tail: seconds of session range after the end of the MIDI file (default 3).
+# --allow-silence: do not fail when the bounce is all zeros (by default that is an error: a
+#   plug-in without its engine, or a track not routed to the master, exports silence happily).
 #
 # Steps: make_session.lua (ardour7-lua: new session at RATE on the dummy backend, one MIDI
 # track with the instrument, tempo map) -> session_xml.py inject (the MIDI file as a region at
@@ -26,7 +28,7 @@ SCANNER="$ARDOUR_LIB/ardour-vst3-scanner"
 die() { echo "bounce: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 
-ptype="" plugin="" midi="" rate=48000 out="" keep="" tail=3 timing=exact
+ptype="" plugin="" midi="" rate=48000 out="" keep="" tail=3 timing=exact allow_silence=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --plugin-type) ptype="$2"; shift 2 ;;
@@ -37,7 +39,8 @@ while [ $# -gt 0 ]; do
         --keep-session) keep="$2"; shift 2 ;;
         --tail) tail="$2"; shift 2 ;;
         --timing) timing="$2"; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --allow-silence) allow_silence=1; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -53,8 +56,12 @@ for tool in ardour7-lua ardour7-export; do
 done
 [ -x "$PY" ] || die "$PY not found"
 
+session=""
 work="$(mktemp -d /tmp/ardour-bounce.XXXXXX)"
-cleanup() { rm -rf "$work"; }
+cleanup() {
+    if [ -n "$keep" ] && [ -d "$session" ]; then cp "$work"/*.log "$work"/plan.json "$session/" 2> /dev/null || true; fi
+    rm -rf "$work"
+}
 trap cleanup EXIT
 name=bounce
 if [ -n "$keep" ]; then
@@ -120,8 +127,17 @@ range_end=$(( end_samples + tail_samples ))
 
 # ---- Session ---------------------------------------------------------------------------------
 t0="$(now)"
-ardour7-lua "$HERE/make_session.lua" "$session" "$name" "$rate" "$ptype" "$plugin_id" "$tempos" > "$work/make.log" 2>&1 \
-    || fail_with_log "ardour7-lua make_session.lua" "$work/make.log"
+# Ardour 7.3 sometimes aborts while creating the track on a busy machine ("register_port: Port
+# already exists: instrument/audio_out 1", then SIGABRT): a race inside new_midi_track. An
+# abort (exit >= 128) is retried with a fresh directory, up to 3 attempts.
+for attempt in 1 2 3; do
+    rm -rf "$session"
+    rc=0
+    ardour7-lua "$HERE/make_session.lua" "$session" "$name" "$rate" "$ptype" "$plugin_id" "$tempos" > "$work/make.log" 2>&1 || rc=$?
+    [ "$rc" -ge 128 ] || break
+    echo "note: ardour7-lua make_session.lua died with status $rc (attempt $attempt): $(grep -m1 -e ERROR -e FATAL "$work/make.log" || true)"
+done
+[ "$rc" = 0 ] || fail_with_log "ardour7-lua make_session.lua" "$work/make.log"
 grep '^instrument:' "$work/make.log" || fail_with_log "ardour7-lua make_session.lua" "$work/make.log"
 "$PY" "$HERE/session_xml.py" inject "$session" "$name" --mid "$work/bounce.mid" \
     --length-ticks "$length_ticks" --end-samples "$range_end" --rate "$rate"
@@ -138,11 +154,17 @@ t2="$(now)"
 [ -s "$out" ] || fail_with_log "ardour7-export (no output file)" "$work/export.log"
 frames="$("$PY" "$HERE/wavinfo.py" "$out" frames)" || die "ardour7-export wrote an unreadable WAV: $out"
 [ "$frames" = "$range_end" ] || die "export has $frames frames, the session range is $range_end"
+peak="$("$PY" -c "import sys; sys.path.insert(0, sys.argv[1]); import wavinfo, numpy as np; x, _ = wavinfo.read(sys.argv[2]); print(float(np.abs(x).max()) if x.size else 0.0)" "$HERE" "$out")"
+echo "peak: $peak"
+if [ "$allow_silence" = 0 ] && "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) == 0.0 else 1)" "$peak"; then
+    grep -i -e 'sostenuto' -e 'error' -e 'warning' "$work/export.log" | grep -v 'too late' | head -n 20 >&2 || true
+    die "the bounce is silent (every sample is 0): see the export messages above"
+fi
 late="$(grep -c 'too late for this event' "$work/export.log" || true)"
 [ "$late" = 0 ] || echo "note: the dummy backend logged $late 'too late for this event' lines (see README)"
 
 if [ -n "$keep" ]; then
-    cp "$work"/*.log "$work/plan.json" "$work/bounce.mid" "$session/"
+    cp "$work/bounce.mid" "$session/"
     echo "session kept in $session (logs, plan.json, bounce.mid beside it)"
 fi
 "$PY" - "$t_start" "$t0" "$t1" "$t2" "$range_end" "$rate" "$out" <<'EOF'

@@ -50,11 +50,18 @@ if pi:isnil() then
 		ptype == "vst3" and " (VST3: is it installed and scanned into the cache, with the cache newer than the .so?)" or ""))
 end
 
+-- No auto-connection: Ardour's auto-connect thread reconfigures the new track's ports while
+-- this thread is still adding the instrument, and the two race (intermittent abort:
+-- "register_port: Port already exists: instrument/audio_out 1"). The track is connected to the
+-- master explicitly below; its MIDI input stays unconnected (the region plays from disk).
+ARDOUR.config():set_output_auto_connect(ARDOUR.AutoConnectOption.ManualConnect)
+ARDOUR.config():set_input_auto_connect(ARDOUR.AutoConnectOption.ManualConnect)
+
 local tl = Session:new_midi_track(
 	ARDOUR.ChanCount(ARDOUR.DataType("midi"), 1),
 	ARDOUR.ChanCount(ARDOUR.DataType("audio"), 2),
 	true, pi, nil, nil, 1, "instrument",
-	ARDOUR.PresentationInfo.max_order, ARDOUR.TrackMode.Normal, true)
+	ARDOUR.PresentationInfo.max_order, ARDOUR.TrackMode.Normal, false)
 if tl:size() ~= 1 then fail("could not create the MIDI track") end
 
 local track = tl:front()
@@ -66,14 +73,10 @@ print(string.format("instrument: %s (%s), %d in / %d out, latency %d samples",
 	pin:input_streams():n_midi(), pin:output_streams():n_audio(),
 	inst:signal_latency()))
 
--- Track -> master, explicitly: Ardour connects a new track's outputs to the master from its
--- auto-connect thread, which may not have run yet when the state is saved (seen with a VST3
--- that takes longer to instantiate: the session saved with the track unconnected, the export
--- silent).
+-- Track -> master, explicitly (auto-connection is off, see above).
 local master = Session:master_out()
 for i = 0, 1 do
-	local src = track:output():audio(i)
-	local dst = master:input():audio(i)
+	local src, dst = track:output():audio(i), master:input():audio(i)
 	if src:isnil() or dst:isnil() then fail("track or master has fewer than 2 audio ports") end
 	if not src:connected_to(dst:name()) and src:connect(dst:name()) ~= 0 then
 		fail("could not connect " .. src:name() .. " to " .. dst:name())
