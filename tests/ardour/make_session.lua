@@ -57,6 +57,11 @@ end
 ARDOUR.config():set_output_auto_connect(ARDOUR.AutoConnectOption.ManualConnect)
 ARDOUR.config():set_input_auto_connect(ARDOUR.AutoConnectOption.ManualConnect)
 
+-- Let Ardour settle first: calling new_midi_track right after create_session and the tempo
+-- map update intermittently aborts Ardour 7.3 ("register_port: Port already exists:
+-- instrument/audio_out 1", SIGABRT; about every other run on a busy 2-core machine, never in
+-- 12 runs with this pause).
+sleep(1)
 local tl = Session:new_midi_track(
 	ARDOUR.ChanCount(ARDOUR.DataType("midi"), 1),
 	ARDOUR.ChanCount(ARDOUR.DataType("audio"), 2),
