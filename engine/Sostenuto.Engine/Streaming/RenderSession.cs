@@ -61,7 +61,10 @@ public sealed class RenderSession : IDisposable
     public void AddEvent(MidiEvent e)
     {
         long time = e.Time;
-        if (time < _clock) { time = _clock; LateEvents++; }
+        // An event stamped before the clock (or before a flush announced for a later time) is played
+        // at the earliest moment still open, and counted.
+        long earliest = Math.Max(_clock, Current.Origin);
+        if (time < earliest) { time = earliest; LateEvents++; }
         _clock = time;
         Current.Stream.AddEvent(time - Current.Origin, e.Message);
     }
