@@ -1,5 +1,5 @@
 # Two set-up commands: `make demo` and `make test`. Both install what they need.
-.PHONY: setup build native demo test bench fixture clean
+.PHONY: setup build native bundle install demo test bench fixture clean
 
 setup:
 	@bash scripts/setup.sh
@@ -11,6 +11,22 @@ build: setup
 native: setup
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 	cmake --build build -j2
+
+# The VST3 bundle with everything a user needs inside besides the .NET runtime: the shim, the
+# engine (framework-dependent), ONNX Runtime and the default model.
+BUNDLE := build/Sostenuto.vst3
+bundle: build native
+	rm -rf $(BUNDLE)/Contents/Resources/engine $(BUNDLE)/Contents/Resources/models
+	dotnet publish engine/Sostenuto.Cli -c Release --no-restore -v quiet -nologo -o $(BUNDLE)/Contents/Resources/engine
+	cp native/linux-x64/libonnxruntime.so.1 $(BUNDLE)/Contents/Resources/engine/
+	mkdir -p $(BUNDLE)/Contents/Resources/models
+	cp -rL models/default $(BUNDLE)/Contents/Resources/models/default
+
+# Installs the bundle where Linux hosts look for VST3 plug-ins.
+install: bundle
+	mkdir -p $(HOME)/.vst3
+	rm -rf $(HOME)/.vst3/Sostenuto.vst3
+	cp -r $(BUNDLE) $(HOME)/.vst3/
 
 demo: build
 	@mkdir -p out

@@ -108,7 +108,7 @@ public sealed class InstanceConnection
                 break;
             case ParameterChangeMessage m:
                 if (m.ParameterId == EngineParameters.Temperature)
-                    _session!.SetTemperature(checked((long)m.StreamTime), Math.Clamp(m.Value, 0.05f, 2f));
+                    _session!.SetTemperature(checked((long)m.StreamTime), _package.Manifest.Sampling.Temperature * Math.Clamp(m.Value, 0.05f, 2f));
                 break;
             case ProcessModeMessage:
                 break; // the engine renders as far as the clock allows in either mode; only the shim waits differently
