@@ -621,12 +621,7 @@ void Component::handle_transport(const v3_process_context* ctx, int32_t frames) 
         const bool changed = playing != prev_playing_;
         const bool jumped = playing && prev_playing_ && position != prev_expected_project_time_;
         if (changed || jumped) {
-            // A host that starts rolling before project time 0 (Ardour's export pre-rolls by the
-            // reported latency) gets its flush where project time 0 falls, so the fresh stream's
-            // frame grid starts exactly where the song does, as a CLI render of the same MIDI does.
-            std::uint64_t at = stream_time_;
-            if (playing && position < 0) at += static_cast<std::uint64_t>(-position);
-            link_->send_transport_flush(at);
+            link_->send_transport_flush(stream_time_);
             counters_.transport_flushes.fetch_add(1, std::memory_order_relaxed);
         }
     }

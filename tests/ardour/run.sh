@@ -35,10 +35,13 @@ if [ -n "${SOSTENUTO_VST3:-}" ]; then
         echo "== vst3 $mid"
         "$HERE/bounce.sh" --plugin-type vst3 --plugin "$SOSTENUTO_VST3" --midi "$out/$mid.mid" \
             --rate "$rate" -o "$out/$mid.vst3.wav" || { fail=1; continue; }
-        [ "$mid" = isolated ] && { "$PY" "$HERE/timing_check.py" check "$out/$mid.vst3.wav" "$out/$mid.mid" || fail=1; }
         if [ -n "${SOSTENUTO_REFERENCE_CMD:-}" ]; then
+            # Sample equality with the engine's own render says more than an onset check can
+            # (and the untrained fixture has no clean onsets to find).
             $SOSTENUTO_REFERENCE_CMD "$out/$mid.mid" "$out/$mid.ref.wav"
             "$PY" "$HERE/compare.py" "$out/$mid.vst3.wav" "$out/$mid.ref.wav" --exact || fail=1
+        elif [ "$mid" = isolated ]; then
+            "$PY" "$HERE/timing_check.py" check "$out/$mid.vst3.wav" "$out/$mid.mid" || fail=1
         fi
     done
 else

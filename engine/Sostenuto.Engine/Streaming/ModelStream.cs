@@ -71,7 +71,7 @@ public sealed class ModelStream : IDisposable
         _resamplers = Enumerable.Range(0, m.Channels).Select(_ => new Resampler(m.SampleRate, hostRate, 4 * _chunkFrames * _hop + 4096)).ToArray();
         _pullScratch = new float[chunkHostSamples + 1024];
         _output = [new SampleFifo(MaxReadSamples + 2 * chunkHostSamples + 4096), new SampleFifo(MaxReadSamples + 2 * chunkHostSamples + 4096)];
-        LatencySamples = ComputeLatency(hostRate);
+        LatencySamples = Latency(m, hostRate);
     }
 
     /// <summary>
@@ -238,13 +238,17 @@ public sealed class ModelStream : IDisposable
         }
     }
 
-    long ComputeLatency(int hostRate)
+    /// <summary>
+    /// <see cref="LatencySamples"/> for a model at a host rate: the last sample of a chunk's final region
+    /// is P − O frames after its first; deciding it needs the whole chunk (P frames), the LM for the
+    /// chunk's last frame looks L further, and the resampler needs its filter's half-width of input.
+    /// </summary>
+    public static long Latency(ModelManifest manifest, int hostRate)
     {
-        // The last sample of a chunk's final region is P − O frames after the chunk's first final sample;
-        // deciding it needs the whole chunk (P frames), and the LM for the chunk's last frame looks L further.
-        long frames = _chunkFrames + _overlapFrames + _lookahead + 1;
-        long modelSamples = frames * _hop + _resamplers[0].LookaheadInputSamples + 1;
-        return (modelSamples * hostRate + _manifest.SampleRate - 1) / _manifest.SampleRate;
+        var d = manifest.Decoder;
+        long frames = d.ChunkFrames + d.OverlapFrames + manifest.LookaheadFrames + 1;
+        long modelSamples = frames * manifest.HopLength + new Resampler(manifest.SampleRate, hostRate).LookaheadInputSamples + 1;
+        return (modelSamples * hostRate + manifest.SampleRate - 1) / manifest.SampleRate;
     }
 
     public void Dispose()

@@ -9,9 +9,15 @@ namespace Sostenuto.Engine.Streaming;
 /// comes out, identical however the caller slices time.
 ///
 /// Time is the stream clock of DESIGN.md. <see cref="AdvanceClock"/> says which events are known;
-/// <see cref="Render"/> returns only audio that no later event can change. A flush (transport stop
-/// or jump) fades the current stream out over a few milliseconds and starts a fresh one, so every
-/// note is released and the model's state is reset without a click.
+/// <see cref="Render"/> returns only audio that no later event can change.
+///
+/// A model stream starts at its first event: its frame grid and its sampler begin there. So the
+/// audio depends only on the events' times relative to each other, not on where a host's stream
+/// clock happened to start (a DAW's pre-roll, a transport start, a plug-in activated long before
+/// playback): a bounce equals a render of the same MIDI from any host. Before the first event, and
+/// between a flush and the next event, the output is exact silence. A flush (transport stop or jump)
+/// fades the sounding stream out over a few milliseconds, releasing every note and dropping the
+/// model's state without a click; the next event starts a fresh stream.
 /// </summary>
 public sealed class RenderSession : IDisposable
 {
@@ -20,12 +26,14 @@ public sealed class RenderSession : IDisposable
 
     readonly ModelPackage _package;
     readonly RenderSettings _settings;
-    SamplingSettings _sampling;
     readonly List<ActiveStream> _streams = new();
     readonly float[] _gain = new float[ModelStream.MaxReadSamples];
     readonly int _flushFadeSamples;
+    SamplingSettings _sampling;
+    ActiveStream? _current;   // the stream new events go to; null before the first note and after a flush
     long _clock;
     long _lastSamplingChange;
+    bool _pedalDown;          // the sustain pedal while no stream is running
 
     sealed class ActiveStream(ModelStream stream, long origin)
     {
@@ -41,8 +49,7 @@ public sealed class RenderSession : IDisposable
         _settings = settings;
         _sampling = settings.Sampling ?? package.Manifest.Sampling;
         _flushFadeSamples = Math.Max(1, (int)Math.Round(FlushFadeSeconds * settings.OutputRate));
-        _streams.Add(new ActiveStream(NewStream(), 0));
-        LatencySamples = _streams[0].Stream.LatencySamples;
+        LatencySamples = ModelStream.Latency(package.Manifest, settings.OutputRate);
     }
 
     public int OutputRate => _settings.OutputRate;
@@ -56,17 +63,40 @@ public sealed class RenderSession : IDisposable
     /// <summary>Events that arrived stamped before the clock and were moved to it.</summary>
     public long LateEvents { get; private set; }
 
-    ActiveStream Current => _streams[^1];
-
     public void AddEvent(MidiEvent e)
     {
         long time = e.Time;
-        // An event stamped before the clock (or before a flush announced for a later time) is played
-        // at the earliest moment still open, and counted.
-        long earliest = Math.Max(_clock, Current.Origin);
-        if (time < earliest) { time = earliest; LateEvents++; }
+        if (time < _clock) { time = _clock; LateEvents++; }
         _clock = time;
-        Current.Stream.AddEvent(time - Current.Origin, e.Message);
+        if (_current is null)
+        {
+            // Only a note starts a stream: whether a host delivers a controller, a program change or a
+            // stray note-off before the first note must not move the frame grid. The pedal's state is
+            // all that such events leave behind, and it is carried into the stream at its start.
+            var m = e.Message;
+            if (m.IsControlChange && m.Data1 == MidiMessage.SustainPedalController) _pedalDown = m.Data2 >= 64;
+            else if (m.IsControlChange && m.Data1 is MidiMessage.AllNotesOffController or MidiMessage.AllSoundOffController) _pedalDown = false;
+            if (!m.IsNoteOn) return;
+            _current = new ActiveStream(new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed), time);
+            _streams.Add(_current);
+            if (_pedalDown) _current.Stream.AddEvent(0, MidiMessage.ControlChange(0, MidiMessage.SustainPedalController, 127));
+        }
+        _current.Stream.AddEvent(time - _current.Origin, e.Message);
+    }
+
+    /// <summary>Every event before <paramref name="time"/> has been added.</summary>
+    public void AdvanceClock(long time)
+    {
+        if (time <= _clock) return;
+        _clock = time;
+        _current?.Stream.AdvanceClock(time - _current.Origin);
+    }
+
+    /// <summary>No more events will come: render as far as asked.</summary>
+    public void EndInput()
+    {
+        _clock = long.MaxValue;
+        _current?.Stream.EndInput();
     }
 
     /// <summary>Sets the sampling temperature from host time <paramref name="time"/> on (an automated parameter).</summary>
@@ -76,34 +106,20 @@ public sealed class RenderSession : IDisposable
         time = Math.Max(time, Math.Max(_clock, _lastSamplingChange)); // changes apply in order, never in the past
         _lastSamplingChange = time;
         _sampling = _sampling with { Temperature = temperature };
-        Current.Stream.SetSampling(time - Current.Origin, _sampling);
-    }
-
-    /// <summary>Every event before <paramref name="time"/> has been added.</summary>
-    public void AdvanceClock(long time)
-    {
-        if (time <= _clock) return;
-        _clock = time;
-        Current.Stream.AdvanceClock(time - Current.Origin);
-    }
-
-    /// <summary>No more events will come: render as far as asked.</summary>
-    public void EndInput()
-    {
-        _clock = long.MaxValue;
-        Current.Stream.EndInput();
+        _current?.Stream.SetSampling(time - _current.Origin, _sampling);
     }
 
     /// <summary>Transport stop or jump at host time <paramref name="time"/>: release everything, reset the model.</summary>
     public void Flush(long time)
     {
         if (time < _clock) time = _clock;
-        var old = Current;
-        old.Stream.AddEvent(time - old.Origin, MidiMessage.ControlChange(0, MidiMessage.AllSoundOffController, 0));
-        old.Stream.EndInput();
-        old.FadeStart = time;
-        _streams.Add(new ActiveStream(NewStream(), time));
         _clock = time;
+        if (_current is null) return;
+        _current.Stream.AddEvent(time - _current.Origin, MidiMessage.ControlChange(0, MidiMessage.AllSoundOffController, 0));
+        _current.Stream.EndInput();
+        _current.FadeStart = time;
+        _current = null;
+        _pedalDown = false;
     }
 
     /// <summary>
@@ -128,12 +144,14 @@ public sealed class RenderSession : IDisposable
     {
         long start = Position;
         int n = left.Length;
+        // With no stream taking events, silence is final up to the clock: a later note starts
+        // a stream at its own time, which is not before the clock.
+        if (_current is null && _clock != long.MaxValue) n = (int)Math.Clamp(_clock - start, 0, n);
         // How much every stream that plays in [start, start + n) can deliver decides how much is final.
         foreach (var s in _streams)
         {
             long from = Math.Max(start, s.Origin);
-            long to = start + n;
-            if (s.FadeStart is long fade) to = Math.Min(to, fade + _flushFadeSamples);
+            long to = Math.Min(start + n, FadeEnd(s));
             if (to <= from) continue;
             int need = (int)(to - from);
             int ready = s.Stream.ProduceUntilReady(need);
@@ -147,9 +165,7 @@ public sealed class RenderSession : IDisposable
         {
             var s = _streams[i];
             long from = Math.Max(start, s.Origin);
-            long to = start + n;
-            long fadeEnd = s.FadeStart is long f ? f + _flushFadeSamples : long.MaxValue;
-            long playedTo = Math.Min(to, fadeEnd);
+            long playedTo = Math.Min(start + n, FadeEnd(s));
             if (playedTo > from)
             {
                 int offset = (int)(from - start), count = (int)(playedTo - from);
@@ -165,7 +181,7 @@ public sealed class RenderSession : IDisposable
                 }
                 s.Stream.MixInto(left.Slice(offset, count), right.Slice(offset, count), gain);
             }
-            if (playedTo >= fadeEnd)
+            if (playedTo >= FadeEnd(s))
             {
                 s.Stream.Dispose();
                 _streams.RemoveAt(i);
@@ -175,16 +191,12 @@ public sealed class RenderSession : IDisposable
         return n;
     }
 
-    ModelStream NewStream()
-    {
-        var stream = new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed);
-        if (_clock == long.MaxValue) stream.EndInput();
-        return stream;
-    }
+    long FadeEnd(ActiveStream s) => s.FadeStart is long fade ? fade + _flushFadeSamples : long.MaxValue;
 
     public void Dispose()
     {
         foreach (var s in _streams) s.Stream.Dispose();
         _streams.Clear();
+        _current = null;
     }
 }
