@@ -58,7 +58,8 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t size, Clock::time_p
 }  // namespace
 
 PipeClient::PipeClient(std::size_t send_queue_bytes)
-    : send_queue_(send_queue_bytes), audio_thread_scratch_(new std::uint8_t[max_frame_size]) {}
+    // Zeroed (touched) here, off the audio thread: see SpscByteQueue's constructor.
+    : send_queue_(send_queue_bytes), audio_thread_scratch_(new std::uint8_t[max_frame_size]()) {}
 
 PipeClient::~PipeClient() { disconnect(); }
 

@@ -130,6 +130,26 @@ inline long proc_stat_field(int pid, int index) {
     return std::atol(field.c_str());
 }
 
+// True when every thread of `pid` is stopped (SIGSTOP takes effect
+// asynchronously, thread by thread).
+inline bool all_threads_stopped(int pid) {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    DIR* directory = ::opendir(tasks.c_str());
+    if (directory == nullptr) return false;
+    bool stopped = true, any = false;
+    while (dirent* entry = ::readdir(directory)) {
+        if (entry->d_name[0] == '.') continue;
+        std::ifstream stat(tasks + "/" + entry->d_name + "/stat");
+        std::string text;
+        if (!std::getline(stat, text)) continue;
+        const auto close = text.rfind(')');
+        any = true;
+        stopped = stopped && close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'T';
+    }
+    ::closedir(directory);
+    return any && stopped;
+}
+
 inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!condition()) {

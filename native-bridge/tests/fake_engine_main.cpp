@@ -140,9 +140,10 @@ void serve_connection(int socket, long number) {
                 welcome.ring_capacity_frames = ring->capacity_frames();
                 welcome.model_name = "fake";
                 welcome.model_version = "1.0";
-                send_message(socket, welcome);
+                // Logged before the Welcome goes out: once a test has its session, the line is there.
                 say("instance " + std::to_string(number) + ": hello, ring " + std::string(hello.shared_memory_name) +
                     (hello.process_mode == ProcessMode::offline ? ", offline" : ", realtime"));
+                send_message(socket, welcome);
             } else if (decoded.type == MessageType::clock_advance && producer) {
                 const std::uint64_t clock = std::get<ClockAdvanceMessage>(decoded.message).stream_time;
                 // Render time r is final once the clock has passed r + lookahead; the
