@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -115,62 +117,95 @@ std::string format_seconds(double seconds) {
     return text;
 }
 
-// What the middle and the engine process tell the launcher through the
-// status pipe: the engine's pid, or why it could not be started.
-struct StatusRecord {
-    std::int32_t kind;  // one of the values below
-    std::int32_t value;
-};
-constexpr std::int32_t status_pid = 1;         // value: the engine's pid
-constexpr std::int32_t status_fork_error = 2;  // value: errno of the second fork
-constexpr std::int32_t status_exec_error = 3;  // value: errno of execve
+// ---- starting the engine without forking the host ---------------------------
+//
+// fork() in a plug-in would copy the host's page tables while holding its
+// address-space lock for writing and leave every private page of the host
+// copy-on-write: the host's audio threads would take page faults, and sleep
+// on that lock, at the moment the engine starts. So the host is never forked.
+// As posix_spawn does, the children are clone(CLONE_VM | CLONE_VFORK)s on
+// stacks of their own: they share the host's memory (nothing is copied) and
+// the calling thread is suspended until they are done with it. Twice:
+//
+//   host thread ── clone(VM|VFORK) ──▶ middle: setsid(); clone(VM|VFORK) ──▶ engine: reset, execve
+//        ▲ resumes when the middle exits      ▲ resumes when the engine has exec'd (or failed)
+//        └ reaps the middle at once           └ exits: the engine is re-parented to init
+//
+// The children share the host's memory and thread-local storage (errno), so
+// they make raw system calls only (no libc state, no sanitizer interceptors,
+// no signal handlers: every signal is blocked from before the first clone
+// until the engine has its default dispositions), and they report through
+// SpawnContext, which the calling thread reads when it resumes.
 
-[[noreturn]] void report_and_exit(int fd, std::int32_t kind, std::int32_t value) {
-    const StatusRecord record{kind, value};
-    [[maybe_unused]] const ssize_t ignored = ::write(fd, &record, sizeof record);
-    ::_exit(127);
+struct SpawnContext {
+    const char* program;
+    char* const* argv;
+    char* const* envp;
+    int null_fd;
+    int log_fd;
+    int max_fd;
+    char* engine_stack_top;
+    // Written by the children, read by the parent after it resumes.
+    volatile int engine_pid;
+    volatile int clone_error;
+    volatile int exec_error;
+};
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define SOSTENUTO_CHILD_CODE __attribute__((no_sanitize_thread, no_sanitize_address, noinline))
+#else
+#define SOSTENUTO_CHILD_CODE __attribute__((noinline))
+#endif
+
+SOSTENUTO_CHILD_CODE long raw(long number, long a = 0, long b = 0, long c = 0, long d = 0) {
+    return ::syscall(number, a, b, c, d);
 }
 
-// Runs in the engine process between fork and exec: async-signal-safe calls only.
-[[noreturn]] void exec_engine(const char* program, char* const* argv, char* const* envp, int null_fd, int log_fd,
-                              int status_fd, int max_fd) {
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
-        ::sigaction(signal_number, &default_action, nullptr);  // fails harmlessly for KILL, STOP and libc's own
+// The engine process, until execve.
+SOSTENUTO_CHILD_CODE int engine_main(void* argument) {
+    auto* context = static_cast<SpawnContext*>(argument);
+    // Default dispositions for every signal. All-zero is SIG_DFL with no
+    // flags and an empty mask in every architecture's kernel_sigaction.
+    unsigned long default_action[4] = {0, 0, 0, 0};
+    for (long signal_number = 1; signal_number <= 64; ++signal_number) {
+        raw(SYS_rt_sigaction, signal_number, reinterpret_cast<long>(default_action), 0, 8);  // fails for KILL, STOP
     }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
-    // All sources are >= 10 (see lift), so these never clobber each other.
-    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0 || ::dup2(status_fd, 3) < 0) {
-        report_and_exit(status_fd, status_exec_error, errno);
+    // stdin, stdout, stderr (the sources are >= 10, see lift), then nothing else.
+    if (raw(SYS_dup3, context->null_fd, 0, 0) < 0 || raw(SYS_dup3, context->log_fd, 1, 0) < 0 ||
+        raw(SYS_dup3, context->log_fd, 2, 0) < 0) {
+        context->exec_error = errno;
+        raw(SYS_exit_group, 127);
     }
-    ::fcntl(3, F_SETFD, FD_CLOEXEC);  // closes itself when exec succeeds: the launcher sees end-of-file
     bool closed = false;
 #ifdef SYS_close_range
-    closed = ::syscall(SYS_close_range, 4u, ~0u, 0u) == 0;
+    closed = raw(SYS_close_range, 3, static_cast<long>(~0u), 0) == 0;
 #endif
     if (!closed) {
-        for (int fd = 4; fd < max_fd; ++fd) ::close(fd);
+        for (int fd = 3; fd < context->max_fd; ++fd) raw(SYS_close, fd);
     }
-    if (::chdir("/") != 0) {
-        // Not fatal: the engine uses absolute paths.
-    }
-    ::execve(program, argv, envp);
-    report_and_exit(3, status_exec_error, errno);
+    raw(SYS_chdir, reinterpret_cast<long>("/"));  // not fatal: the engine's paths are absolute
+    const unsigned long no_signals = 0;
+    raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&no_signals), 0, 8);
+    raw(SYS_execve, reinterpret_cast<long>(context->program), reinterpret_cast<long>(context->argv),
+        reinterpret_cast<long>(context->envp));
+    context->exec_error = errno;
+    raw(SYS_exit_group, 127);
+    return 127;
 }
 
-// fork() in the middle process, which is a child of a multithreaded host:
-// glibc's _Fork is the async-signal-safe fork that runs no atfork handlers.
-pid_t fork_in_child() {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    return ::_Fork();
-#else
-    return ::fork();
-#endif
+// The middle process: a new session (so the engine can never take the host's
+// terminal, and a terminal's signals do not reach it), the engine, and gone.
+SOSTENUTO_CHILD_CODE int middle_main(void* argument) {
+    auto* context = static_cast<SpawnContext*>(argument);
+    raw(SYS_setsid);
+    const int engine = ::clone(engine_main, context->engine_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, context);
+    if (engine < 0) {
+        context->clone_error = errno;
+    } else {
+        context->engine_pid = engine;
+    }
+    raw(SYS_exit_group, 0);
+    return 0;
 }
 
 }  // namespace
@@ -217,7 +252,7 @@ SpawnResult spawn_engine_detached(const std::string& socket_path, const EngineCo
         return result;
     }
 
-    // Everything the children need is made here, before fork.
+    // Everything the children need is made here, before they exist.
     std::vector<std::string> arguments;
     arguments.push_back(command.program);
     arguments.insert(arguments.end(), command.arguments.begin(), command.arguments.end());
@@ -255,15 +290,9 @@ SpawnResult spawn_engine_detached(const std::string& socket_path, const EngineCo
         result.error = errno_text("/dev/null");
         return result;
     }
-    int status_pipe[2];
-    if (::pipe2(status_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        result.error = errno_text("pipe");
-        return result;
-    }
-    Fd status_read(lift(status_pipe[0]));
-    Fd status_write(lift(status_pipe[1]));
-    if (status_read.get() < 0 || status_write.get() < 0) {
-        result.error = errno_text("pipe");
+    // A clear message now rather than an engine that dies unseen.
+    if (::access(command.program.c_str(), X_OK) != 0) {
+        result.error = errno_text("cannot execute the engine " + command.program);
         return result;
     }
     rlimit files{};
@@ -271,76 +300,64 @@ SpawnResult spawn_engine_detached(const std::string& socket_path, const EngineCo
     if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
         max_fd = static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1u << 20));
     }
-    const char* program = command.program.c_str();
-    char* const* envp = environ;
+    // The environment as it is now, in memory of our own (another thread's
+    // setenv could free the process's array while the children read it).
+    std::vector<std::string> environment;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) environment.emplace_back(*entry);
+    std::vector<char*> envp;
+    for (std::string& entry : environment) envp.push_back(entry.data());
+    envp.push_back(nullptr);
 
-    const pid_t middle = ::fork();
+    constexpr std::size_t stack_size = 64 * 1024;
+    void* stacks = ::mmap(nullptr, 2 * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stacks == MAP_FAILED) {
+        result.error = errno_text("mmap (starting the engine)");
+        return result;
+    }
+    SpawnContext context{};
+    context.program = command.program.c_str();
+    context.argv = argv.data();
+    context.envp = envp.data();
+    context.null_fd = null.get();
+    context.log_fd = log.get();
+    context.max_fd = max_fd;
+    context.engine_stack_top = static_cast<char*>(stacks) + 2 * stack_size;
+    context.engine_pid = 0;
+    context.clone_error = 0;
+    context.exec_error = 0;
+
+    sigset_t all_signals, previous_mask;
+    sigfillset(&all_signals);
+    ::pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
+    const int middle = ::clone(middle_main, static_cast<char*>(stacks) + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &context);
+    const int clone_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
+    ::munmap(stacks, 2 * stack_size);
     if (middle < 0) {
-        result.error = errno_text("fork");
+        errno = clone_errno;
+        result.error = errno_text("clone (starting the engine)");
         return result;
     }
-    if (middle == 0) {
-        // The middle process: a new session, one more fork, and gone, so the
-        // engine is nobody's child here and can never take the terminal.
-        ::setsid();
-        const pid_t engine = fork_in_child();
-        if (engine < 0) report_and_exit(status_write.get(), status_fork_error, errno);
-        if (engine > 0) {
-            const StatusRecord record{status_pid, static_cast<std::int32_t>(engine)};
-            [[maybe_unused]] const ssize_t ignored = ::write(status_write.get(), &record, sizeof record);
-            ::_exit(0);
-        }
-        exec_engine(program, argv.data(), envp, null.get(), log.get(), status_write.get(), max_fd);
+    // The middle has exited (CLONE_VFORK resumed us): reap it. If the host
+    // reaps children itself (SIGCHLD ignored, or a handler calling wait),
+    // ECHILD is fine too.
+    for (int status = 0; ::waitpid(middle, &status, __WALL) < 0 && errno == EINTR;) {
     }
-
-    status_write.reset();
-    log.reset();
-    null.reset();
-    // Reap the middle process at once. If the host reaps children itself
-    // (SIGCHLD ignored, or a handler calling wait), ECHILD is fine too.
-    for (int status = 0; ::waitpid(middle, &status, 0) < 0 && errno == EINTR;) {
-    }
-
-    // Records until end-of-file: the engine's pid, then an exec error if any.
-    // End-of-file comes when exec succeeds (the write end is close-on-exec).
-    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(5);
-    std::int32_t exec_error = 0, fork_error = 0;
-    StatusRecord record{};
-    std::size_t have = 0;
-    for (;;) {
-        const ssize_t got = ::read(status_read.get(), reinterpret_cast<char*>(&record) + have, sizeof record - have);
-        if (got == 0) break;
-        if (got < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN) break;
-        }
-        if (got > 0) {
-            have += static_cast<std::size_t>(got);
-            if (have < sizeof record) continue;
-            have = 0;
-            if (record.kind == status_pid) result.pid = record.value;
-            if (record.kind == status_fork_error) fork_error = record.value;
-            if (record.kind == status_exec_error) exec_error = record.value;
-            continue;
-        }
-        pollfd wait{status_read.get(), POLLIN, 0};
-        const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-        if (left <= 0 || ::poll(&wait, 1, static_cast<int>(left)) == 0) break;
-    }
-    if (fork_error != 0) {
-        errno = fork_error;
-        result.error = errno_text("fork (starting the engine)");
+    if (context.clone_error != 0) {
+        errno = context.clone_error;
+        result.error = errno_text("clone (starting the engine)");
         return result;
     }
-    if (exec_error != 0) {
-        errno = exec_error;
+    if (context.exec_error != 0) {
+        errno = context.exec_error;
         result.error = errno_text("cannot execute the engine " + command.program);
         return result;
     }
-    if (result.pid <= 0) {
+    if (context.engine_pid <= 0) {
         result.error = "the engine process could not be started (no word from it)";
         return result;
     }
+    result.pid = context.engine_pid;
     result.ok = true;
     return result;
 }

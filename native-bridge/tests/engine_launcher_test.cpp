@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -171,6 +172,44 @@ TEST(EngineLauncher, AProgramThatCannotBeExecutedIsReportedAtOnce) {
     errno = 0;
     EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
     EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(EngineLauncher, AnExecFailureInTheChildIsReported) {
+    TemporaryDirectory dir;
+    testing::write_file(dir / "not-a-program", "neither ELF nor #!\n", 0755);
+    const EngineLaunchResult result =
+        ensure_engine_running(dir / "sostenuto-engine.sock", EngineCommand{dir / "not-a-program", {}}, 20s, test_options());
+    EXPECT_FALSE(result.ok);
+    EXPECT_FALSE(result.spawned);
+    EXPECT_NE(result.error.find("cannot execute the engine " + (dir / "not-a-program") + ": Exec format error"),
+              std::string::npos)
+        << result.error;
+    errno = 0;
+    EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+    EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(EngineLauncher, StartingTheEngineDoesNotMakeTheHostsMemoryCopyOnWrite) {
+    // A fork() would leave every private page of the host copy-on-write: the
+    // next write to each one faults (the host's audio thread included).
+    TemporaryDirectory dir;
+    EngineCleanup cleanup{dir / "sostenuto-engine.log"};
+    constexpr std::size_t size = 64 * 1024 * 1024;
+    const long page = ::sysconf(_SC_PAGESIZE);
+    std::vector<char> memory(size, 1);
+    auto minor_faults = [] {
+        rusage usage{};
+        ::getrusage(RUSAGE_SELF, &usage);
+        return usage.ru_minflt;
+    };
+    const SpawnResult spawned = spawn_engine_detached(dir / "sostenuto-engine.sock", fake_engine_command(), test_options(),
+                                                      dir / "sostenuto-engine.log");
+    ASSERT_TRUE(spawned.ok) << spawned.error;
+    const long before = minor_faults();
+    for (std::size_t i = 0; i < size; i += static_cast<std::size_t>(page)) memory[i] = 2;
+    const long faults = minor_faults() - before;
+    EXPECT_LT(faults, 100) << "writing " << size / page << " pages after a launch took " << faults << " page faults";
+    end_process(spawned.pid);
 }
 
 TEST(EngineLauncher, AnEngineThatExitsAtStartIsReportedWithItsLog) {

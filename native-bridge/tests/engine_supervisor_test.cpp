@@ -103,6 +103,12 @@ public:
     std::uint64_t calls() const { return calls_.load(); }
     std::uint64_t calls_over_1ms() const { return over_1ms_.load(); }
     std::uint64_t voluntary_switches() const { return voluntary_switches_.load(); }
+    std::string blocked_calls() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::string text;
+        for (const auto& line : blocked_) text += line + "\n";
+        return text;
+    }
     std::vector<std::uint64_t> epoch_starts() {
         std::lock_guard<std::mutex> lock(mutex_);
         return epoch_starts_;
@@ -113,14 +119,22 @@ private:
     // call that slept, waited on a lock or blocked in a system call makes one;
     // being preempted (a shared, loaded machine) does not.
     template <typename F>
-    auto timed(F&& call) {
+    auto timed(int kind, F&& call) {
         rusage usage_before{}, usage_after{};
         ::getrusage(RUSAGE_THREAD, &usage_before);
         const auto before = Clock::now();
         auto result = call();
         const auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - before).count();
         ::getrusage(RUSAGE_THREAD, &usage_after);
-        voluntary_switches_.fetch_add(static_cast<std::uint64_t>(usage_after.ru_nvcsw - usage_before.ru_nvcsw));
+        const auto switches = static_cast<std::uint64_t>(usage_after.ru_nvcsw - usage_before.ru_nvcsw);
+        voluntary_switches_.fetch_add(switches);
+        if (switches > 0) {
+            std::lock_guard<std::mutex> lock(mutex_);
+            blocked_.push_back("call " + std::to_string(kind) + " in epoch " + std::to_string(supervisor_.epoch()) +
+                               " state " + to_string(supervisor_.state()) + ": " + std::to_string(took) + " ns, minflt " +
+                               std::to_string(usage_after.ru_minflt - usage_before.ru_minflt) + ", majflt " +
+                               std::to_string(usage_after.ru_majflt - usage_before.ru_majflt));
+        }
         if (took > longest_ns_.load(std::memory_order_relaxed)) longest_ns_.store(took);
         if (took > 1000000) over_1ms_.fetch_add(1);
         calls_.fetch_add(1, std::memory_order_relaxed);
@@ -133,7 +147,7 @@ private:
         std::uint64_t stream_time = 0;
         MidiEvent events[2];
         while (!stop_.load()) {
-            const EngineBlock block = timed([&] { return supervisor_.begin_block(stream_time); });
+            const EngineBlock block = timed(0, [&] { return supervisor_.begin_block(stream_time); });
             if (block.new_session) {
                 new_sessions_.fetch_add(1);
                 std::lock_guard<std::mutex> lock(mutex_);
@@ -141,13 +155,13 @@ private:
             }
             events[0] = {stream_time + 3, 0x90, 60, 100};
             events[1] = {stream_time + 200, 0x80, 60, 0};
-            timed([&] { return supervisor_.send_events(events, 2); });
-            timed([&] { return supervisor_.send_parameter(stream_time + 10, 1, 0.5f); });
-            timed([&] { return supervisor_.send_clock(stream_time + block_frames); });
+            timed(1, [&] { return supervisor_.send_events(events, 2); });
+            timed(2, [&] { return supervisor_.send_parameter(stream_time + 10, 1, 0.5f); });
+            timed(3, [&] { return supervisor_.send_clock(stream_time + block_frames); });
             const std::size_t valid =
                 offline_waits_ ? supervisor_.read_audio_waiting(stream_time, out, block_frames, 2s)
-                               : timed([&] { return supervisor_.read_audio(stream_time, out, block_frames); });
-            timed([&] { supervisor_.end_block(); return 0; });
+                               : timed(4, [&] { return supervisor_.read_audio(stream_time, out, block_frames); });
+            timed(5, [&] { supervisor_.end_block(); return 0; });
             check(block, stream_time, valid, left, right);
             stream_time += block_frames;
             std::this_thread::sleep_for(1500us);  // ~3.5x real time at 48 kHz
@@ -187,6 +201,7 @@ private:
     std::atomic<std::int64_t> longest_ns_{0};
     std::mutex mutex_;
     std::vector<std::uint64_t> epoch_starts_;
+    std::vector<std::string> blocked_;
 };
 
 TEST(EngineSupervisor, LaunchesTheEngineAndStreams) {
@@ -262,7 +277,7 @@ TEST(EngineSupervisor, RecoversWhenTheEngineIsKilledMidStreamAndTheAudioThreadNe
     // on a lock, blocked in the kernel) across the kill, the relaunch and the
     // new session. Wall time as well, generous against preemption on a shared
     // machine: a relaunch takes tens of milliseconds, a call waiting for it more.
-    EXPECT_EQ(audio.voluntary_switches(), 0u) << "an audio-thread call blocked";
+    EXPECT_EQ(audio.voluntary_switches(), 0u) << "an audio-thread call blocked:\n" << audio.blocked_calls();
     EXPECT_LT(audio.longest_call(), 50ms) << "an audio-thread call took " << audio.longest_call().count() << " ns";
     std::printf("[ audio ] %llu calls, longest %.3f ms, %llu over 1 ms, %llu voluntary context switches\n",
                 static_cast<unsigned long long>(audio.calls()), audio.longest_call().count() / 1e6,

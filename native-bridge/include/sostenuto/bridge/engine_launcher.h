@@ -12,14 +12,17 @@
 // the audio thread. EngineSupervisor (engine_supervisor.h) calls it from its
 // own thread.
 //
-// Detaching: the engine is started by a double fork (fork; setsid; fork;
-// exec) and the middle process is reaped at once, so the engine is
-// re-parented to init (or the nearest subreaper) and the host never gets a
-// zombie and needs no SIGCHLD handler. Between fork and exec only
-// async-signal-safe calls are made (the host is multithreaded): the engine
-// gets /dev/null as stdin, the log as stdout and stderr, default signal
-// dispositions, an empty signal mask, "/" as its working directory, the
-// host's environment, and no other file descriptor of the host's.
+// Detaching: the engine is started as a grandchild that is re-parented to init
+// (or the nearest subreaper): the middle process calls setsid, starts the
+// engine and exits, and is reaped at once, so the host never gets a zombie and
+// needs no SIGCHLD handler. The host is never fork()ed: both children are
+// clone(CLONE_VM | CLONE_VFORK)s, the way posix_spawn starts a program, so no
+// page table of the host is copied and none of its memory turns copy-on-write
+// (a fork would make the host's audio threads fault, and sleep on the address-
+// space lock, right when the engine starts). The children make raw system
+// calls only. The engine gets /dev/null as stdin, the log as stdout and stderr,
+// default signal dispositions, an empty signal mask, "/" as its working
+// directory, the host's environment, and no other file descriptor of the host's.
 #pragma once
 
 #include <atomic>
