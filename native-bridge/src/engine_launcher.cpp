@@ -157,6 +157,21 @@ struct SpawnContext {
 #define SOSTENUTO_CHILD_CODE __attribute__((noinline))
 #endif
 
+// clone() without interposition: a sanitizer's clone interceptor treats a
+// non-thread clone as a fork and runs its child-side bookkeeping in the child,
+// which here shares the host's memory. glibc exports the same entry point as
+// __clone, which nothing interposes.
+#ifdef __GLIBC__
+extern "C" int __clone(int (*function)(void*), void* stack, int flags, void* argument, ...);
+SOSTENUTO_CHILD_CODE int clone_vfork(int (*function)(void*), void* stack_top, void* argument) {
+    return __clone(function, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, argument);
+}
+#else
+SOSTENUTO_CHILD_CODE int clone_vfork(int (*function)(void*), void* stack_top, void* argument) {
+    return ::clone(function, stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, argument);
+}
+#endif
+
 SOSTENUTO_CHILD_CODE long raw(long number, long a = 0, long b = 0, long c = 0, long d = 0) {
     return ::syscall(number, a, b, c, d);
 }
@@ -198,7 +213,7 @@ SOSTENUTO_CHILD_CODE int engine_main(void* argument) {
 SOSTENUTO_CHILD_CODE int middle_main(void* argument) {
     auto* context = static_cast<SpawnContext*>(argument);
     raw(SYS_setsid);
-    const int engine = ::clone(engine_main, context->engine_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, context);
+    const int engine = clone_vfork(engine_main, context->engine_stack_top, context);
     if (engine < 0) {
         context->clone_error = errno;
     } else {
@@ -329,7 +344,7 @@ SpawnResult spawn_engine_detached(const std::string& socket_path, const EngineCo
     sigset_t all_signals, previous_mask;
     sigfillset(&all_signals);
     ::pthread_sigmask(SIG_SETMASK, &all_signals, &previous_mask);
-    const int middle = ::clone(middle_main, static_cast<char*>(stacks) + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &context);
+    const int middle = clone_vfork(middle_main, static_cast<char*>(stacks) + stack_size, &context);
     const int clone_errno = errno;
     ::pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
     ::munmap(stacks, 2 * stack_size);
