@@ -127,7 +127,7 @@ struct EngineSupervisorCounters {
     std::uint64_t ring_replacements = 0;   // rings replaced because an old session's engine did not let go
     std::uint64_t silent_blocks = 0;       // audio blocks without a running session
     std::uint64_t audio_underruns = 0;     // live blocks whose audio was not all in the ring (realtime)
-    std::uint64_t messages_dropped = 0;    // send_*() refused: no session, or the send queue was full
+    std::uint64_t messages_dropped = 0;    // frames not sent in a live session (send queue full, engine just gone)
     std::uint64_t engine_underruns = 0;    // the engine's Status, this session
     std::uint64_t engine_late_events = 0;  // the engine's Status, this session
 };
@@ -189,8 +189,9 @@ public:
     void end_block() noexcept;
 
     // Stream times are the front end's; they are mapped to the session's. All
-    // return false (and count a drop) without a live session. Events may be
-    // any number: they are sent in frames of up to 5461.
+    // return false without a live session (not counted: silent_blocks says
+    // that), and false plus a counted drop when the frame does not fit the
+    // send queue. Events may be any number: they go in frames of up to 5461.
     bool send_events(const MidiEvent* events, std::size_t count) noexcept;
     bool send_clock(std::uint64_t stream_time) noexcept;
     bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept;
