@@ -203,7 +203,8 @@ public:
     // times before the session's 0 are silence, then what the engine has
     // published. Returns how many leading frames are real output; the rest is
     // zeros (an underrun when live, counted): fade over them. Without a live
-    // session: all zeros, returns 0. Never waits.
+    // session: all zeros, returns 0. Never waits. (Before the first start()
+    // the channel count is unknown and `out` is left alone.)
     std::size_t read_audio(std::uint64_t stream_time, float* const* out, std::size_t frames) noexcept;
     // Offline mode: like read_audio(), but first sleeps (in steps of 100 µs)
     // until the engine has published the whole block, the session ends, stop()
