@@ -58,7 +58,8 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t size, Clock::time_p
 }  // namespace
 
 PipeClient::PipeClient(std::size_t send_queue_bytes)
-    : send_queue_(send_queue_bytes), audio_thread_scratch_(new std::uint8_t[max_frame_size]) {}
+    // Zeroed (touched) here, off the audio thread: see SpscByteQueue's constructor.
+    : send_queue_(send_queue_bytes), audio_thread_scratch_(new std::uint8_t[max_frame_size]()) {}
 
 PipeClient::~PipeClient() { disconnect(); }
 
@@ -76,7 +77,16 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
         return result;
     };
 
-    // Fresh session state.
+    // Fresh session state. Frames queued for an earlier session (the engine
+    // went away before the I/O thread could write them) must never reach this
+    // one: their stream times belong to the old session. send() queues nothing
+    // while not connected, so the queue only shrinks here.
+    {
+        std::uint8_t discard[1024];
+        while (send_queue_.pop(discard, sizeof discard) > 0) {
+        }
+    }
+    engine_closed_ = false;
     reader_.reset();
     early_bytes_.clear();
     stop_requested_.store(false);
@@ -125,6 +135,7 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
     socklen_t peer_size = sizeof peer;
     if (::getsockopt(socket_, SOL_SOCKET, SO_PEERCRED, &peer, &peer_size) != 0) return give_up(describe_errno("SO_PEERCRED"));
     if (peer.uid != ::geteuid()) return give_up("the process behind " + socket_path + " belongs to another user");
+    engine_pid_.store(static_cast<int>(peer.pid), std::memory_order_relaxed);
 
     std::vector<std::uint8_t> hello_frame(encoded_size(hello));
     const EncodeResult encoded = encode_message(hello, hello_frame.data(), hello_frame.size());
@@ -178,7 +189,7 @@ PipeConnectResult PipeClient::connect(const std::string& socket_path, const Hell
     return result;
 }
 
-void PipeClient::disconnect(std::chrono::milliseconds flush_timeout) {
+bool PipeClient::disconnect(std::chrono::milliseconds flush_timeout, std::chrono::milliseconds close_wait) {
     if (io_thread_.joinable()) {
         flush_deadline_ = Clock::now() + flush_timeout;
         stop_requested_.store(true, std::memory_order_release);
@@ -186,8 +197,28 @@ void PipeClient::disconnect(std::chrono::milliseconds flush_timeout) {
         [[maybe_unused]] const ssize_t ignored = ::write(wake_event_, &one, sizeof one);
         io_thread_.join();
     }
+    // No socket: no session, so no engine holds a ring on its behalf.
+    bool closed = socket_ < 0 || engine_closed_;
+    if (!closed && close_wait.count() > 0) {
+        // Our end is shut for writing (after Goodbye, or by fail()), so the
+        // engine sees end-of-file and closes; wait for that.
+        ::shutdown(socket_, SHUT_WR);
+        const Clock::time_point deadline = Clock::now() + close_wait;
+        std::uint8_t discard[4096];
+        for (;;) {
+            const ssize_t received = ::recv(socket_, discard, sizeof discard, MSG_DONTWAIT);
+            if (received == 0 || (received < 0 && errno == ECONNRESET)) {
+                closed = true;
+                break;
+            }
+            if (received > 0) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) break;
+            if (!wait_for(socket_, POLLIN, deadline)) break;
+        }
+    }
     close_descriptors();
     state_.store(PipeState::disconnected, std::memory_order_release);
+    return closed;
 }
 
 void PipeClient::close_descriptors() {
@@ -241,10 +272,13 @@ bool PipeClient::send(const ProcessModeMessage& message) noexcept { return encod
 
 void PipeClient::fail(PipeState state, ProtocolError error) {
     if (error != ProtocolError::none) protocol_error_.store(error, std::memory_order_relaxed);
+    if (state == PipeState::closed_by_engine) engine_closed_ = true;
     PipeState expected = PipeState::connected;
     state_.compare_exchange_strong(expected, state, std::memory_order_acq_rel);
     // Tell the engine at once; the descriptor itself is closed by disconnect().
-    ::shutdown(socket_, SHUT_RDWR);
+    // Only our sending half: disconnect() may still read to see the engine's
+    // end close (see its close_wait).
+    ::shutdown(socket_, SHUT_WR);
 }
 
 bool PipeClient::handle_incoming(const std::uint8_t* data, std::size_t size) {

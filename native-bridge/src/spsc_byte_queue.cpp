@@ -15,7 +15,10 @@ std::size_t round_up_to_power_of_two(std::size_t value) {
 }  // namespace
 
 SpscByteQueue::SpscByteQueue(std::size_t capacity)
-    : capacity_(round_up_to_power_of_two(capacity)), storage_(new std::uint8_t[capacity_]) {}
+    // Zeroed here, so every page is touched by the constructing thread: a
+    // first-touch page fault on the producer (audio) thread would wait for the
+    // process's mmap lock whenever another thread maps or unmaps memory.
+    : capacity_(round_up_to_power_of_two(capacity)), storage_(new std::uint8_t[capacity_]()) {}
 
 bool SpscByteQueue::push(const std::uint8_t* data, std::size_t size) noexcept {
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed);  // ours

@@ -68,7 +68,16 @@ public:
 
     // Off the audio thread, and not while send() may run. Flushes what is
     // queued, sends Goodbye, closes the socket and stops the I/O thread.
-    void disconnect(std::chrono::milliseconds flush_timeout = std::chrono::milliseconds(500));
+    //
+    // With a close_wait above zero it first waits (at most that long) for the
+    // engine to close its end of the connection, reading and discarding what
+    // it still sends. The engine unmaps the session's audio ring before it
+    // closes the socket (and a dead process has no mappings), so `true` means
+    // no engine can write into the ring for this session any more: the ring's
+    // positions may be reset for the next Hello. `false`: not seen within the
+    // wait (or close_wait was 0 and the engine had not closed yet).
+    bool disconnect(std::chrono::milliseconds flush_timeout = std::chrono::milliseconds(500),
+                    std::chrono::milliseconds close_wait = std::chrono::milliseconds(0));
 
     // Audio thread, one thread at a time. False if the message was not queued
     // (not connected, queue full, or the message is invalid); the message is
@@ -91,6 +100,8 @@ public:
     std::uint16_t last_engine_error_code() const noexcept { return last_error_code_.load(std::memory_order_relaxed); }
     std::uint64_t engine_errors_received() const noexcept { return errors_.load(std::memory_order_relaxed); }
     ProtocolError protocol_error() const noexcept { return protocol_error_.load(std::memory_order_relaxed); }
+    // The engine's process id (SO_PEERCRED) of the current or last connection; 0 before one.
+    int engine_pid() const noexcept { return engine_pid_.load(std::memory_order_relaxed); }
 
     // Off the audio thread (takes a lock and copies).
     std::string last_engine_error_message() const;
@@ -130,6 +141,8 @@ private:
     std::atomic<std::uint16_t> last_error_code_{0};
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<ProtocolError> protocol_error_{ProtocolError::none};
+    std::atomic<int> engine_pid_{0};
+    bool engine_closed_ = false;  // the I/O thread saw the engine's end close (read after join)
 
     mutable std::mutex error_message_mutex_;
     std::string last_error_message_;
