@@ -5,6 +5,7 @@
 //       [--startup-delay-ms N]   sleep first (the real engine loads its model)
 //       [--lookahead N]          lookahead samples it reports (default 0)
 //       [--exit-at-start CODE]   exit at once with CODE (a broken engine)
+//       [--signal time|notes]    what it renders (fake_engine_signal.h; default time)
 //
 // It behaves like EngineServer where the launcher can tell: it takes
 // PATH.lock (flock) after its startup delay and exits 1 if another engine
@@ -16,6 +17,9 @@
 //
 // It writes to stdout (the launcher's log): "fake-engine: started pid=P
 // sid=S fds=0,1,2", "fake-engine: serving PATH pid=P", and why it exits.
+// With --signal notes it also logs every MIDI event, parameter and flush it
+// receives ("fake-engine: instance N: event t=T status=0x90 data1=60 data2=100"),
+// so front-end tests can check what reached the engine and when.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -50,6 +54,7 @@ std::atomic<bool> terminate_requested{false};
 std::atomic<int> active_connections{0};
 std::atomic<std::int64_t> last_activity_ms{0};
 std::uint32_t lookahead_samples = 0;
+bool render_notes = false;  // --signal notes
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
@@ -90,12 +95,102 @@ bool send_message(int socket, const Message& message) {
     return true;
 }
 
+// --signal notes: the instrument of fake_engine_signal.h.
+class NoteSynth {
+public:
+    struct Pending {
+        std::uint64_t time;
+        bool flush;
+        MidiEvent event;
+    };
+
+    explicit NoteSynth(double sample_rate) : rate_(sample_rate) {}
+
+    // Events in stream-time order; equal times keep the order they came in.
+    void add(const Pending& p) {
+        pending_.insert(std::upper_bound(pending_.begin(), pending_.end(), p,
+                                         [](const Pending& a, const Pending& b) { return a.time < b.time; }),
+                        p);
+    }
+
+    void render(std::uint64_t from, std::size_t n, float* left, float* right) {
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t r = from + i;
+            std::size_t used = 0;
+            while (used < pending_.size() && pending_[used].time <= r) apply(pending_[used++]);
+            if (used > 0) pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
+            double sum = 0;
+            for (const Voice& v : voices_) sum += testing::fake_note_value(v.note, v.velocity, r - v.start, rate_);
+            left[i] = static_cast<float>(sum);
+            right[i] = testing::fake_note_right_gain * left[i];
+        }
+    }
+
+private:
+    struct Voice {
+        int channel, note, velocity;
+        std::uint64_t start;
+        bool key_down;
+    };
+
+    void apply(const Pending& p) {
+        if (p.flush) {
+            voices_.clear();
+            for (bool& down : sustain_) down = false;
+            return;
+        }
+        const MidiEvent& e = p.event;
+        const int channel = e.status & 0x0F;
+        switch (e.status & 0xF0) {
+            case 0x90:
+                if (e.data2 > 0) {
+                    remove_if([&](const Voice& v) { return v.channel == channel && v.note == e.data1; });
+                    voices_.push_back({channel, e.data1, e.data2, p.time, true});
+                    break;
+                }
+                [[fallthrough]];
+            case 0x80:
+                for (Voice& v : voices_)
+                    if (v.channel == channel && v.note == e.data1) v.key_down = false;
+                if (!sustain_[channel]) remove_if([&](const Voice& v) { return v.channel == channel && !v.key_down; });
+                break;
+            case 0xB0:
+                if (e.data1 == 64) {
+                    sustain_[channel] = e.data2 >= 64;
+                    if (!sustain_[channel]) remove_if([&](const Voice& v) { return v.channel == channel && !v.key_down; });
+                } else if (e.data1 == 120 || e.data1 == 123) {
+                    remove_if([&](const Voice& v) { return v.channel == channel; });
+                }
+                break;
+            default: break;
+        }
+    }
+
+    template <typename Predicate>
+    void remove_if(Predicate predicate) {
+        voices_.erase(std::remove_if(voices_.begin(), voices_.end(), predicate), voices_.end());
+    }
+
+    double rate_;
+    std::vector<Pending> pending_;
+    std::vector<Voice> voices_;
+    bool sustain_[16] = {};
+};
+
+std::string hex2(unsigned value) {
+    char text[8];
+    std::snprintf(text, sizeof text, "0x%02X", value & 0xFFu);
+    return text;
+}
+
 void serve_connection(int socket, long number) {
     ProtocolFrameReader reader;
     std::vector<std::uint8_t> buffer(65536);
     std::unique_ptr<SharedAudioRing> ring;
     std::unique_ptr<AudioRingProducer> producer;
     std::uint32_t latency = 0;
+    std::unique_ptr<NoteSynth> synth;
+    const std::string label = "instance " + std::to_string(number) + ": ";
     std::vector<float> left(4096), right(4096);
     auto last_status = Clock::now();
     std::string reason = "end of file";
@@ -133,6 +228,7 @@ void serve_connection(int socket, long number) {
                     break;
                 }
                 producer = std::make_unique<AudioRingProducer>(*ring);
+                if (render_notes) synth = std::make_unique<NoteSynth>(hello.sample_rate);
                 latency = lookahead_samples + std::max(hello.compute_slack_samples, hello.max_block_size);
                 WelcomeMessage welcome;
                 welcome.total_latency_samples = latency;
@@ -142,7 +238,10 @@ void serve_connection(int socket, long number) {
                 welcome.model_version = "1.0";
                 // Logged before the Welcome goes out: once a test has its session, the line is there.
                 say("instance " + std::to_string(number) + ": hello, ring " + std::string(hello.shared_memory_name) +
-                    (hello.process_mode == ProcessMode::offline ? ", offline" : ", realtime"));
+                    (hello.process_mode == ProcessMode::offline ? ", offline" : ", realtime") + ", " +
+                    std::to_string(hello.sample_rate) + " Hz, max block " + std::to_string(hello.max_block_size) +
+                    ", " + (hello.latency_mode == LatencyMode::studio ? "studio" : "live") + ", slack " +
+                    std::to_string(hello.compute_slack_samples) + ", latency " + std::to_string(latency));
                 send_message(socket, welcome);
             } else if (decoded.type == MessageType::clock_advance && producer) {
                 const std::uint64_t clock = std::get<ClockAdvanceMessage>(decoded.message).stream_time;
@@ -153,9 +252,13 @@ void serve_connection(int socket, long number) {
                 while (write < target) {
                     const std::size_t n = std::min<std::size_t>({target - write, producer->writable_frames(), left.size()});
                     if (n == 0) break;
-                    for (std::size_t i = 0; i < n; ++i) {
-                        left[i] = testing::fake_engine_sample(write + i, 0);
-                        right[i] = testing::fake_engine_sample(write + i, 1);
+                    if (synth) {
+                        synth->render(write, n, left.data(), right.data());
+                    } else {
+                        for (std::size_t i = 0; i < n; ++i) {
+                            left[i] = testing::fake_engine_sample(write + i, 0);
+                            right[i] = testing::fake_engine_sample(write + i, 1);
+                        }
                     }
                     const float* channels[2] = {left.data(), right.data()};
                     write += producer->write(channels, n);
@@ -164,6 +267,22 @@ void serve_connection(int socket, long number) {
                     last_status = Clock::now();
                     send_message(socket, StatusMessage{write, 0, 0});
                 }
+            } else if (decoded.type == MessageType::midi_events && synth) {
+                const auto& events = std::get<DecodedMidiEventsMessage>(decoded.message).events;
+                for (std::size_t i = 0; i < events.size(); ++i) {
+                    const MidiEvent e = events[i];
+                    synth->add({e.stream_time, false, e});
+                    say(label + "event t=" + std::to_string(e.stream_time) + " status=" + hex2(e.status) +
+                        " data1=" + std::to_string(e.data1) + " data2=" + std::to_string(e.data2));
+                }
+            } else if (decoded.type == MessageType::parameter_change && synth) {
+                const auto& p = std::get<ParameterChangeMessage>(decoded.message);
+                say(label + "parameter t=" + std::to_string(p.stream_time) + " id=" + std::to_string(p.parameter_id) +
+                    " value=" + std::to_string(p.value));
+            } else if (decoded.type == MessageType::transport && synth) {
+                const auto& t = std::get<TransportMessage>(decoded.message);
+                synth->add({t.stream_time, true, MidiEvent{}});
+                say(label + "flush t=" + std::to_string(t.stream_time));
             } else if (decoded.type == MessageType::goodbye) {
                 reason = "goodbye";
                 done = true;
@@ -197,6 +316,14 @@ int main(int argc, char** argv) {
         else if (arg == "--startup-delay-ms") startup_delay_ms = std::atoi(value().c_str());
         else if (arg == "--lookahead") lookahead_samples = static_cast<std::uint32_t>(std::atoi(value().c_str()));
         else if (arg == "--exit-at-start") exit_at_start = std::atoi(value().c_str());
+        else if (arg == "--signal") {
+            const std::string signal = value();
+            if (signal != "time" && signal != "notes") {
+                say("unknown signal " + signal + " (time or notes)");
+                return 2;
+            }
+            render_notes = signal == "notes";
+        }
         else {
             say("unknown argument " + arg);
             return 2;
