@@ -237,11 +237,12 @@ void serve_connection(int socket, long number) {
                 welcome.model_name = "fake";
                 welcome.model_version = "1.0";
                 // Logged before the Welcome goes out: once a test has its session, the line is there.
+                // (The process mode stays last: the supervisor tests look for ", offline\n".)
                 say("instance " + std::to_string(number) + ": hello, ring " + std::string(hello.shared_memory_name) +
-                    (hello.process_mode == ProcessMode::offline ? ", offline" : ", realtime") + ", " +
-                    std::to_string(hello.sample_rate) + " Hz, max block " + std::to_string(hello.max_block_size) +
+                    ", " + std::to_string(hello.sample_rate) + " Hz, max block " + std::to_string(hello.max_block_size) +
                     ", " + (hello.latency_mode == LatencyMode::studio ? "studio" : "live") + ", slack " +
-                    std::to_string(hello.compute_slack_samples) + ", latency " + std::to_string(latency));
+                    std::to_string(hello.compute_slack_samples) + ", latency " + std::to_string(latency) +
+                    (hello.process_mode == ProcessMode::offline ? ", offline" : ", realtime"));
                 send_message(socket, welcome);
             } else if (decoded.type == MessageType::clock_advance && producer) {
                 const std::uint64_t clock = std::get<ClockAdvanceMessage>(decoded.message).stream_time;

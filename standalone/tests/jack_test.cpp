@@ -407,7 +407,13 @@ TEST_F(JackStandalone, RealEnginePlaysNotes) {
     struct stat info {};
     if (::stat(dll.c_str(), &info) != 0)
         GTEST_SKIP() << "the C# engine is not built (" << dll << " is missing); `dotnet build Plugin.sln -c Release`";
-    start_standalone({"--latency-mode", "studio"}, SOSTENUTO_JACK_PATH, dll, false);
+    // SOSTENUTO_JACK_TEST_REAL_ARGS: other options to try by hand (e.g. "--latency-mode live").
+    std::vector<std::string> arguments = {"--latency-mode", "studio"};
+    if (const char* extra = std::getenv("SOSTENUTO_JACK_TEST_REAL_ARGS")) {
+        std::istringstream words(extra);
+        for (std::string word; words >> word;) arguments.push_back(word);
+    }
+    start_standalone(arguments, SOSTENUTO_JACK_PATH, dll, false);
     const auto session = wait_for_session(1, 90s);
     ASSERT_EQ(session.session, 1u) << read_file(engine_log());
     wait_for_connections();
