@@ -17,7 +17,7 @@
 //
 // It writes to stdout (the launcher's log): "fake-engine: started pid=P
 // sid=S fds=0,1,2", "fake-engine: serving PATH pid=P", and why it exits.
-// With --signal notes it also logs every MIDI event, parameter and flush it
+// With --signal notes it also logs every MIDI event, parameter, process mode and flush it
 // receives ("fake-engine: instance N: event t=T status=0x90 data1=60 data2=100"),
 // so front-end tests can check what reached the engine and when.
 #include <dirent.h>
@@ -280,6 +280,10 @@ void serve_connection(int socket, long number) {
                 const auto& p = std::get<ParameterChangeMessage>(decoded.message);
                 say(label + "parameter t=" + std::to_string(p.stream_time) + " id=" + std::to_string(p.parameter_id) +
                     " value=" + std::to_string(p.value));
+            } else if (decoded.type == MessageType::process_mode && synth) {
+                const auto& m = std::get<ProcessModeMessage>(decoded.message);
+                say(label + "process mode t=" + std::to_string(m.stream_time) +
+                    (m.mode == ProcessMode::offline ? " offline" : " realtime"));
             } else if (decoded.type == MessageType::transport && synth) {
                 const auto& t = std::get<TransportMessage>(decoded.message);
                 synth->add({t.stream_time, true, MidiEvent{}});

@@ -29,6 +29,10 @@ void InstrumentCore::set_fade_samples(std::uint32_t samples) noexcept {
     fade_samples_.store(samples < 1 ? 1 : samples, std::memory_order_relaxed);
 }
 
+void InstrumentCore::set_offline_wait(std::chrono::milliseconds wait) noexcept {
+    offline_wait_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(wait).count(), std::memory_order_relaxed);
+}
+
 InstrumentCounters InstrumentCore::counters() const noexcept {
     InstrumentCounters c;
     c.periods = periods_.load(std::memory_order_relaxed);
@@ -41,6 +45,8 @@ InstrumentCounters InstrumentCore::counters() const noexcept {
     c.midi_dropped = midi_dropped_.load(std::memory_order_relaxed);
     c.underrun_periods = underrun_periods_.load(std::memory_order_relaxed);
     c.silent_periods = silent_periods_.load(std::memory_order_relaxed);
+    c.offline_periods = offline_periods_.load(std::memory_order_relaxed);
+    c.offline_timeouts = offline_timeouts_.load(std::memory_order_relaxed);
     c.sessions_started = sessions_started_.load(std::memory_order_acquire);
     c.session_epoch = session_epoch_.load(std::memory_order_relaxed);
     c.session_start = session_start_.load(std::memory_order_relaxed);
@@ -51,9 +57,10 @@ InstrumentCounters InstrumentCore::counters() const noexcept {
 
 // ---- audio thread ----------------------------------------------------------------
 
-void InstrumentCore::begin_period(std::uint32_t frames, std::uint64_t host_time) noexcept {
+void InstrumentCore::begin_period(std::uint32_t frames, std::uint64_t host_time, bool offline) noexcept {
     frames_ = frames;
     host_time_ = host_time;
+    offline_ = offline;
     event_count_ = 0;
 }
 
@@ -83,6 +90,13 @@ void InstrumentCore::end_period(float* left, float* right) noexcept {
 
     bridge::EngineBlockScope scope(supervisor_, s);
     const bridge::EngineBlock& block = scope.block();
+    // The engine hears of a mode change at this period's start (and the next Hello carries it).
+    const bridge::ProcessMode mode = offline_ ? bridge::ProcessMode::offline : bridge::ProcessMode::realtime;
+    if (mode != mode_) {
+        supervisor_.send_process_mode(mode, s);
+        mode_ = mode;
+        gave_up_epoch_ = 0;
+    }
     if (block.live && block.new_session) {
         // A new engine knows nothing: parameters first, then where the player is.
         supervisor_.send_parameter(s, parameter_temperature, temperature_.load(std::memory_order_relaxed));
@@ -108,7 +122,19 @@ void InstrumentCore::end_period(float* left, float* right) noexcept {
     if (block.live) supervisor_.send_clock(s + n);
 
     float* out[2] = {left, right};
-    const std::size_t got = supervisor_.read_audio(s, out, n);
+    std::size_t got = 0;
+    if (offline_ && block.live && gave_up_epoch_ != block.epoch) {
+        offline_periods_.fetch_add(1, std::memory_order_relaxed);
+        got = supervisor_.read_audio_waiting(
+            s, out, n, std::chrono::microseconds(offline_wait_us_.load(std::memory_order_relaxed)));
+        if (got < n) {
+            // The engine did not deliver in time (or went away): stop waiting for this session.
+            gave_up_epoch_ = block.epoch;
+            offline_timeouts_.fetch_add(1, std::memory_order_relaxed);
+        }
+    } else {
+        got = supervisor_.read_audio(s, out, n);
+    }
     if (!block.live) {
         for (float* channel : out)
             for (std::uint32_t i = 0; i < n; ++i) channel[i] = 0.0f;

@@ -13,6 +13,10 @@
 //    nothing ever waits.
 //  - The first period of every session re-sends the engine parameters and
 //    the MIDI state (held keys, pedal, pitch bend, controllers) at its s.
+//  - Offline periods (JACK freewheeling: an export, no deadline) are the one
+//    exception to "never waits": like the plug-in's kOffline they wait for the
+//    engine's audio (ProcessMode offline is sent), so nothing is missing. A
+//    wait that times out gives up waiting until the session or mode changes.
 //
 // Threads: the setters and counters() from any thread; begin_period(),
 // add_midi() and end_period() from the audio thread, one period at a time.
@@ -21,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -47,6 +52,8 @@ struct InstrumentCounters {
     std::uint64_t midi_dropped = 0;        // events the pipe's send queue refused
     std::uint64_t underrun_periods = 0;    // live periods whose audio was not all there (faded)
     std::uint64_t silent_periods = 0;      // periods without a running engine session
+    std::uint64_t offline_periods = 0;     // periods processed offline (freewheeling), waiting for the engine
+    std::uint64_t offline_timeouts = 0;    // offline waits that ran out
     std::uint64_t sessions_started = 0;    // sessions the audio thread has begun (each re-sent the state)
     std::uint64_t session_epoch = 0;       // the last of them
     std::uint64_t session_start = 0;       // its stream time 0, in the stream clock
@@ -70,11 +77,14 @@ public:
     // The length of the underrun fade (2 ms at the server's rate); taken up
     // by the audio thread at its next period.
     void set_fade_samples(std::uint32_t samples) noexcept;
+    // How long one offline period may wait for the engine (default 10 s).
+    void set_offline_wait(std::chrono::milliseconds wait) noexcept;
     InstrumentCounters counters() const noexcept;
 
     // ---- audio thread ----
-    // `host_time`: the host's own frame counter for this period (for the log only).
-    void begin_period(std::uint32_t frames, std::uint64_t host_time = 0) noexcept;
+    // `host_time`: the host's own frame counter for this period (for the log
+    // only); `offline`: no deadline (JACK freewheeling), wait for the engine.
+    void begin_period(std::uint32_t frames, std::uint64_t host_time = 0, bool offline = false) noexcept;
     // A raw MIDI message at `offset` frames into the period (clamped into it).
     // Offsets should not decrease (JACK's do not); a smaller one is raised to
     // the previous, so the engine sees the order they came in.
@@ -91,6 +101,7 @@ private:
     std::atomic<std::uint8_t> latency_mode_{0};
     std::atomic<float> lookahead_ms_{0.0f};
     std::atomic<std::uint32_t> fade_samples_{96};
+    std::atomic<std::int64_t> offline_wait_us_{10 * 1000 * 1000};
 
     // The audio thread's own.
     std::unique_ptr<MidiEvent[]> events_;
@@ -100,12 +111,15 @@ private:
     std::uint32_t frames_ = 0;
     std::uint64_t host_time_ = 0;
     std::uint64_t stream_time_ = 0;
+    bool offline_ = false;                    // this period's
+    bridge::ProcessMode mode_ = bridge::ProcessMode::realtime;  // the mode last sent
+    std::uint64_t gave_up_epoch_ = 0;         // an offline wait timed out in this session: do not wait again
     OutputFade fade_;
 
     // Counters (relaxed; written by the audio thread).
     std::atomic<std::uint64_t> periods_{0}, stream_time_shared_{0}, midi_events_{0}, midi_ignored_{0},
         midi_malformed_{0}, midi_overflow_{0}, midi_unsent_{0}, midi_dropped_{0}, underrun_periods_{0},
-        silent_periods_{0}, sessions_started_{0}, session_epoch_{0}, session_start_{0}, session_start_host_{0};
+        silent_periods_{0}, offline_periods_{0}, offline_timeouts_{0}, sessions_started_{0}, session_epoch_{0}, session_start_{0}, session_start_host_{0};
     std::atomic<std::uint32_t> session_latency_{0};
 };
 

@@ -44,7 +44,8 @@ bool JackInstrument::open(const std::string& client_name, const std::string& ser
         jack_set_latency_callback(client_, on_latency, this) != 0 ||
         jack_set_sample_rate_callback(client_, on_sample_rate, this) != 0 ||
         jack_set_buffer_size_callback(client_, on_buffer_size, this) != 0 ||
-        jack_set_xrun_callback(client_, on_xrun, this) != 0) {
+        jack_set_xrun_callback(client_, on_xrun, this) != 0 ||
+        jack_set_freewheel_callback(client_, on_freewheel, this) != 0) {
         error = "cannot set the JACK callbacks";
         close();
         return false;
@@ -139,7 +140,7 @@ int JackInstrument::process(jack_nframes_t frames) noexcept {
     have_last_frame_ = true;
     expected_frame_ = frame_time + frames;
 
-    core_.begin_period(frames, frame_time);
+    core_.begin_period(frames, frame_time, freewheeling_.load(std::memory_order_relaxed));
     if (void* midi = jack_port_get_buffer(midi_in_, frames)) {
         const std::uint32_t count = jack_midi_get_event_count(midi);
         for (std::uint32_t i = 0; i < count; ++i) {
@@ -197,6 +198,10 @@ int JackInstrument::on_buffer_size(jack_nframes_t frames, void* self_pointer) {
 int JackInstrument::on_xrun(void* self) {
     static_cast<JackInstrument*>(self)->xruns_.fetch_add(1, std::memory_order_relaxed);
     return 0;
+}
+
+void JackInstrument::on_freewheel(int starting, void* self) {
+    static_cast<JackInstrument*>(self)->freewheeling_.store(starting != 0);
 }
 
 void JackInstrument::on_shutdown(jack_status_t, const char* reason, void* self_pointer) {

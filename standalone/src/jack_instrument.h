@@ -6,6 +6,10 @@
 // which restarts the engine session when the sample rate or buffer size
 // changes and recomputes the latencies when the engine's D changes.
 //
+// Freewheeling (JACK runs the graph as fast as it can, for an export): the
+// periods are processed in offline mode, waiting for the engine, as the
+// plug-in does for a bounce.
+//
 // Latency (JACK's latency API): the outputs' capture latency is midi_in's
 // capture latency + D, and midi_in's playback latency is the outputs'
 // playback latency + D (a note played at frame t sounds at t + D).
@@ -54,6 +58,8 @@ public:
     // Periods whose frame time did not follow the previous one's (a cycle was skipped).
     std::uint64_t cycle_gaps() const noexcept { return cycle_gaps_.load(std::memory_order_relaxed); }
     bool server_gone() const noexcept { return server_gone_.load(); }
+    // JACK is freewheeling (an export): periods wait for the engine (offline mode).
+    bool freewheeling() const noexcept { return freewheeling_.load(); }
     std::string server_gone_reason() const;
     AudioThreadChecks audio_thread_checks() const noexcept;
 
@@ -67,6 +73,7 @@ private:
     static int on_sample_rate(jack_nframes_t rate, void* self);
     static int on_buffer_size(jack_nframes_t frames, void* self);
     static int on_xrun(void* self);
+    static void on_freewheel(int starting, void* self);
     static void on_shutdown(jack_status_t code, const char* reason, void* self);
     int process(jack_nframes_t frames) noexcept;
 
@@ -79,6 +86,7 @@ private:
     std::atomic<std::uint32_t> sample_rate_{0}, buffer_size_{0}, latency_{0};
     std::atomic<std::uint64_t> format_changes_{0}, xruns_{0}, cycle_gaps_{0};
     std::atomic<bool> server_gone_{false};
+    std::atomic<bool> freewheeling_{false};
     char server_gone_reason_[256] = {};
 
     // The process thread's own.

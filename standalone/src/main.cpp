@@ -110,14 +110,15 @@ void print_status(const bridge::EngineSupervisor& supervisor, const InstrumentCo
                  " context_switches=" + std::to_string(audio.context_switches);
     }
     say("status state=%s session=%" PRIu64 " engine_pid=%d latency=%u rate=%u period=%u stream_time=%" PRIu64
-        " underruns=%" PRIu64 " silent_periods=%" PRIu64 " engine_underruns=%" PRIu64 " late_events=%" PRIu64
+        " underruns=%" PRIu64 " silent_periods=%" PRIu64 " freewheel=%d offline_periods=%" PRIu64
+        " offline_timeouts=%" PRIu64 " engine_underruns=%" PRIu64 " late_events=%" PRIu64
         " xruns=%" PRIu64 " cycle_gaps=%" PRIu64 " midi_events=%" PRIu64 " midi_ignored=%" PRIu64
         " midi_malformed=%" PRIu64 " midi_unsent=%" PRIu64 " midi_dropped=%" PRIu64 " messages_dropped=%" PRIu64
         " engine_launches=%" PRIu64 " sessions_lost=%" PRIu64 "%s",
         bridge::to_string(supervisor.state()), supervisor.epoch(), supervisor.engine_pid(), jack.latency(),
         jack.sample_rate(), jack.buffer_size(), c.stream_time, c.underrun_periods, c.silent_periods,
-        s.engine_underruns, s.engine_late_events, jack.xruns(), jack.cycle_gaps(), c.midi_events, c.midi_ignored,
-        c.midi_malformed, c.midi_unsent, c.midi_dropped + c.midi_overflow, s.messages_dropped, s.engine_launches,
+        jack.freewheeling() ? 1 : 0, c.offline_periods, c.offline_timeouts, s.engine_underruns, s.engine_late_events,
+        jack.xruns(), jack.cycle_gaps(), c.midi_events, c.midi_ignored, c.midi_malformed, c.midi_unsent, c.midi_dropped + c.midi_overflow, s.messages_dropped, s.engine_launches,
         s.sessions_lost, checks.c_str());
 }
 
@@ -190,6 +191,7 @@ int main(int argc, char** argv) {
 
     int exit_code = 0;
     std::uint64_t announced_sessions = 0;
+    bool freewheeling = false;
     auto next_status = std::chrono::steady_clock::now();
     for (;;) {
         timespec wait{0, 50 * 1000 * 1000};
@@ -225,6 +227,11 @@ int main(int argc, char** argv) {
         if (latency != jack.latency()) {
             say("latency %u samples (%.1f ms) reported to JACK", latency, 1000.0 * latency / session.sample_rate);
             jack.set_latency(latency);
+        }
+        if (jack.freewheeling() != freewheeling) {
+            freewheeling = jack.freewheeling();
+            say(freewheeling ? "JACK is freewheeling: offline mode, every period waits for the engine"
+                             : "JACK stopped freewheeling: realtime mode");
         }
         const InstrumentCounters counters = core.counters();
         if (counters.sessions_started != announced_sessions) {

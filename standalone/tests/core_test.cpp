@@ -469,6 +469,45 @@ TEST_F(WithFakeEngine, AppliesTheGain) {
                 static_cast<float>(std::pow(10.0, -6.0 / 20.0)));
 }
 
+// Offline periods (JACK freewheeling) run as fast as they are called and wait
+// for the engine: the output is complete. A stopped engine costs one bounded
+// wait, then the session's offline periods stop waiting.
+TEST_F(WithFakeEngine, OfflinePeriodsWaitForTheEngineAndGiveUpOnce) {
+    start();
+    InstrumentCore core(supervisor_);
+    core.set_offline_wait(300ms);
+    std::vector<float> left(96000), right(96000);
+    const std::uint8_t on[] = {0x90, 67, 99};
+    std::uint64_t s = 0;
+    for (; s + 128 <= 48000; s += 128) {
+        core.begin_period(128, s, true);
+        if (s == 1024) core.add_midi(7, on, sizeof on);
+        core.end_period(left.data() + s, right.data() + s);
+    }
+    InstrumentCounters c = core.counters();
+    EXPECT_EQ(c.underrun_periods, 0u);
+    EXPECT_EQ(c.offline_periods, 48000u / 128u);
+    EXPECT_EQ(c.offline_timeouts, 0u);
+    for (std::uint64_t t = 1031 + latency_; t < s; ++t)
+        ASSERT_NEAR(left[t], testing::note_left(67, 99, t - 1031 - latency_, kRate), 1e-6f) << t;
+
+    const int engine = supervisor_.engine_pid();
+    ASSERT_EQ(::kill(engine, SIGSTOP), 0);
+    ASSERT_TRUE(wait_until([&] { return testing::all_threads_stopped(engine); }, 5s));
+    const auto started = std::chrono::steady_clock::now();
+    for (; s + 128 <= 96000; s += 128) {
+        core.begin_period(128, s, true);
+        core.end_period(left.data() + s, right.data() + s);
+    }
+    const auto took = std::chrono::steady_clock::now() - started;
+    ::kill(engine, SIGCONT);
+    c = core.counters();
+    EXPECT_EQ(c.offline_timeouts, 1u);
+    EXPECT_GE(took, 300ms);
+    EXPECT_LT(took, 2s) << "more than one wait";
+    EXPECT_GT(c.underrun_periods, 0u);
+}
+
 // A stopped engine: the periods go on at once, the output fades out (no click),
 // the periods are counted as underruns; when the engine runs again, so does the sound.
 TEST_F(WithFakeEngine, UnderrunFadesOutNeverWaitsAndRecovers) {

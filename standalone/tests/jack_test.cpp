@@ -355,6 +355,24 @@ TEST_F(JackStandalone, SignalsShutItDownCleanly) {
     }
 }
 
+// The JACK server goes away (stopped with SIGTERM): sostenuto-jack says so, ends its
+// engine session with Goodbye, removes its ring and exits with code 4.
+TEST_F(JackStandalone, ServerGoneEndsItCleanly) {
+    start_standalone();
+    wait_for_session(1);
+    const std::string log = read_file(engine_log());
+    std::smatch ring;
+    ASSERT_TRUE(std::regex_search(log, ring, std::regex("ring /(sostenuto-[0-9a-f-]+)")));
+    source_.close();
+    recorder_.close();
+    server_->stop(SIGTERM);
+    EXPECT_EQ(jack_->wait_for_exit(15s), 4) << jack_->output();
+    EXPECT_NE(jack_->output().find("the JACK server went away"), std::string::npos);
+    EXPECT_TRUE(wait_until([&] { return read_file(engine_log()).find("closed (goodbye)") != std::string::npos; }, 5s));
+    struct stat info {};
+    EXPECT_NE(::stat(("/dev/shm/" + ring[1].str()).c_str(), &info), 0) << "the ring is still there";
+}
+
 // The server's buffer size changes: sostenuto-jack starts a new session with
 // the new period (the engine's Hello says so), and notes keep coming out on time.
 TEST_F(JackStandalone, BufferSizeChangeRestartsTheSession) {
@@ -378,6 +396,50 @@ TEST_F(JackStandalone, BufferSizeChangeRestartsTheSession) {
     const auto status = fresh_status();
     EXPECT_EQ(status_number(status, "period"), 256u);
     EXPECT_EQ(status.at("state"), "running");
+}
+
+// JACK freewheels (an export: no deadline, the graph as fast as it goes):
+// sostenuto-jack switches the engine to offline mode and waits for its audio
+// each period, so nothing is missing however fast the periods come; then back.
+TEST_F(JackStandalone, FreewheelingWaitsForTheEngine) {
+    start_standalone();
+    const std::uint32_t d = wait_for_session(1).latency;
+    wait_for_connections();
+    const auto before = fresh_status();
+    const jack_nframes_t f = source_.now() + 9600;
+    for (jack_nframes_t k = 0; k < 40; ++k) {
+        source_.play(f + k * 4800, {0x90, static_cast<std::uint8_t>(50 + k), 100});
+        source_.play(f + k * 4800 + 4000, {0x80, static_cast<std::uint8_t>(50 + k), 0});
+    }
+    const jack_nframes_t end = f + 40 * 4800 + d;  // 4 s of music
+    ASSERT_EQ(jack_set_freewheel(source_.client(), 1), 0);
+    const auto started = std::chrono::steady_clock::now();
+    const bool done = recorder_.wait_for_frame(end, 60s);
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    ASSERT_EQ(jack_set_freewheel(source_.client(), 0), 0);
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(wait_until([&] { return last_status(jack_->output()).count("freewheel") && fresh_status().at("freewheel") == "0"; }, 5s));
+    const auto after = fresh_status();
+    std::printf("[ freewheel ] %.1f s of audio in %.2f s\n", (end - f) / kRate, took);
+    for (jack_nframes_t k = 0; k < 40; ++k) {
+        const jack_nframes_t on = f + k * 4800 + d;
+        expect_note(50 + static_cast<int>(k), 100, on, on, on + 4000);
+        expect_silence(on + 4000, on + 4800);
+    }
+    EXPECT_EQ(status_number(after, "underruns"), status_number(before, "underruns"));
+    EXPECT_GT(status_number(after, "offline_periods"), 40u * 4800u / kPeriod);
+    EXPECT_EQ(status_number(after, "offline_timeouts"), 0u);
+    const std::string log = read_file(engine_log());
+    const auto offline = log.find(" offline\n", log.find("process mode t="));
+    EXPECT_NE(offline, std::string::npos) << "no ProcessMode offline";
+    EXPECT_NE(log.find("process mode t=", offline), std::string::npos) << "no ProcessMode realtime after it";
+    // And realtime again: on time, no underruns.
+    const jack_nframes_t g = source_.now() + 9600;
+    source_.play(g, {0x90, 69, 100});
+    ASSERT_TRUE(recorder_.wait_for_frame(g + d + 4800));
+    expect_silence(g, g + d);
+    expect_note(69, 100, g + d, g + d, g + d + 4800);
+    EXPECT_EQ(status_number(fresh_status(), "underruns"), status_number(before, "underruns"));
 }
 
 // Studio mode asks for more slack (and lookahead), and the reported latency follows the engine.

@@ -9,6 +9,7 @@
 #include <jack/jack.h>
 #include <jack/midiport.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -145,11 +147,36 @@ public:
             std::map<std::string, std::string>{{"JACK_NO_AUDIO_RESERVATION", "1"}}, directory + "/jackd.log");
     }
     ~DummyJackServer() {
-        if (process_ && process_->stop(SIGTERM, 10s) < 0) process_->stop(SIGKILL, 5s);
+        stop(SIGTERM);
+        // What a killed server leaves behind under its own name (never another server's files).
+        if (DIR* shm = ::opendir("/dev/shm")) {
+            std::vector<std::string> stale;
+            while (dirent* entry = ::readdir(shm)) {
+                const std::string file = entry->d_name;
+                if (file.find("_" + name_ + "_") != std::string::npos) stale.push_back("/dev/shm/" + file);
+            }
+            ::closedir(shm);
+            for (const std::string& file : stale) ::unlink(file.c_str());
+        }
+    }
+    // Ends the server (SIGKILL after 10 s if it lingers); its exit status.
+    int stop(int signal) {
+        if (!process_) return -1;
+        int status = process_->stop(signal, 10s);
+        if (status < 0) status = process_->stop(SIGKILL, 5s);
+        return status;
     }
 
-    // Waits until a client can connect.
+    // Waits until a client can connect (libjack's complaints while it cannot are silenced).
     bool wait_until_ready(std::chrono::milliseconds timeout = 15s) {
+        jack_set_error_function([](const char*) {});
+        jack_set_info_function([](const char*) {});
+        struct Restore {
+            ~Restore() {
+                jack_set_error_function([](const char* message) { std::fprintf(stderr, "libjack: %s\n", message); });
+                jack_set_info_function([](const char*) {});
+            }
+        } restore;
         return wait_until(
             [&] {
                 if (!process_->running()) return true;
@@ -186,8 +213,10 @@ public:
         jack_set_process_callback(client_, process, this);
         return port_ != nullptr && jack_activate(client_) == 0;
     }
-    ~MidiSource() {
+    ~MidiSource() { close(); }
+    void close() {
         if (client_) jack_client_close(client_);
+        client_ = nullptr;
     }
     std::string port_name() const { return jack_port_name(port_); }
     jack_client_t* client() const { return client_; }
@@ -244,8 +273,10 @@ private:
 class Recorder {
 public:
     explicit Recorder(std::size_t seconds = 40) : left_(seconds * 48000), right_(seconds * 48000) {}
-    ~Recorder() {
+    ~Recorder() { close(); }
+    void close() {
         if (client_) jack_client_close(client_);
+        client_ = nullptr;
     }
     bool open(const std::string& server, std::string name = "sostenuto-test-rec") {
         client_ = open_client(name, server);
