@@ -47,6 +47,7 @@ InstrumentCounters InstrumentCore::counters() const noexcept {
     c.silent_periods = silent_periods_.load(std::memory_order_relaxed);
     c.offline_periods = offline_periods_.load(std::memory_order_relaxed);
     c.offline_timeouts = offline_timeouts_.load(std::memory_order_relaxed);
+    c.skipped_frames = skipped_frames_.load(std::memory_order_relaxed);
     c.sessions_started = sessions_started_.load(std::memory_order_acquire);
     c.session_epoch = session_epoch_.load(std::memory_order_relaxed);
     c.session_start = session_start_.load(std::memory_order_relaxed);
@@ -62,6 +63,12 @@ void InstrumentCore::begin_period(std::uint32_t frames, std::uint64_t host_time,
     host_time_ = host_time;
     offline_ = offline;
     event_count_ = 0;
+}
+
+void InstrumentCore::skip_frames(std::uint64_t frames) noexcept {
+    stream_time_ += frames;
+    stream_time_shared_.store(stream_time_, std::memory_order_relaxed);
+    skipped_frames_.fetch_add(frames, std::memory_order_relaxed);
 }
 
 void InstrumentCore::add_midi(std::uint32_t offset, const std::uint8_t* data, std::size_t size) noexcept {

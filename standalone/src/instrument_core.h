@@ -4,7 +4,9 @@
 //  - The stream clock s counts the frames handed to the audio server since
 //    the core was created (JACK: since activation); it never goes back and
 //    keeps counting across engine sessions (the supervisor maps it to each
-//    session's time).
+//    session's time). Periods the server skipped (an xrun) are skipped on the
+//    clock too (skip_frames), so that s stays the server's time and the
+//    latency from a key to its sound stays D, however many xruns there were.
 //  - A period's MIDI events are stamped s + their frame offset and sent
 //    before the period's one ClockAdvance(s + frames).
 //  - The period's output is the engine's audio one reported latency D behind
@@ -54,6 +56,7 @@ struct InstrumentCounters {
     std::uint64_t silent_periods = 0;      // periods without a running engine session
     std::uint64_t offline_periods = 0;     // periods processed offline (freewheeling), waiting for the engine
     std::uint64_t offline_timeouts = 0;    // offline waits that ran out
+    std::uint64_t skipped_frames = 0;      // frames the server did not give us (xruns), skipped on the clock
     std::uint64_t sessions_started = 0;    // sessions the audio thread has begun (each re-sent the state)
     std::uint64_t session_epoch = 0;       // the last of them
     std::uint64_t session_start = 0;       // its stream time 0, in the stream clock
@@ -85,6 +88,9 @@ public:
     // `host_time`: the host's own frame counter for this period (for the log
     // only); `offline`: no deadline (JACK freewheeling), wait for the engine.
     void begin_period(std::uint32_t frames, std::uint64_t host_time = 0, bool offline = false) noexcept;
+    // The server did not call us for `frames` frames (an xrun): the stream
+    // clock moves on by as much, before the next begin_period().
+    void skip_frames(std::uint64_t frames) noexcept;
     // A raw MIDI message at `offset` frames into the period (clamped into it).
     // Offsets should not decrease (JACK's do not); a smaller one is raised to
     // the previous, so the engine sees the order they came in.
@@ -119,7 +125,7 @@ private:
     // Counters (relaxed; written by the audio thread).
     std::atomic<std::uint64_t> periods_{0}, stream_time_shared_{0}, midi_events_{0}, midi_ignored_{0},
         midi_malformed_{0}, midi_overflow_{0}, midi_unsent_{0}, midi_dropped_{0}, underrun_periods_{0},
-        silent_periods_{0}, offline_periods_{0}, offline_timeouts_{0}, sessions_started_{0}, session_epoch_{0}, session_start_{0}, session_start_host_{0};
+        silent_periods_{0}, offline_periods_{0}, offline_timeouts_{0}, skipped_frames_{0}, sessions_started_{0}, session_epoch_{0}, session_start_{0}, session_start_host_{0};
     std::atomic<std::uint32_t> session_latency_{0};
 };
 

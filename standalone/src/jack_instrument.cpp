@@ -136,7 +136,16 @@ int JackInstrument::process(jack_nframes_t frames) noexcept {
         ::sostenuto::bridge::testing::AllocationCountingScope counting;
 #endif
     const jack_nframes_t frame_time = jack_last_frame_time(client_);
-    if (have_last_frame_ && frame_time != expected_frame_) cycle_gaps_.fetch_add(1, std::memory_order_relaxed);
+    if (have_last_frame_ && frame_time != expected_frame_) {
+        // Cycles went by without us (an xrun). Up to a second is skipped on the
+        // stream clock, which so stays JACK's time: a key keeps sounding D
+        // after it is played. (A larger jump is not a skipped cycle; it is
+        // counted, and the clock goes on from here.)
+        cycle_gaps_.fetch_add(1, std::memory_order_relaxed);
+        const auto gap = static_cast<std::int32_t>(frame_time - expected_frame_);
+        if (gap > 0 && static_cast<std::uint32_t>(gap) <= sample_rate_.load(std::memory_order_relaxed))
+            core_.skip_frames(static_cast<std::uint64_t>(gap));
+    }
     have_last_frame_ = true;
     expected_frame_ = frame_time + frames;
 

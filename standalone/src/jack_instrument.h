@@ -55,7 +55,8 @@ public:
     // Bumped by the sample-rate and buffer-size callbacks (whatever the value).
     std::uint64_t format_changes() const noexcept { return format_changes_.load(); }
     std::uint64_t xruns() const noexcept { return xruns_.load(std::memory_order_relaxed); }
-    // Periods whose frame time did not follow the previous one's (a cycle was skipped).
+    // Periods whose frame time did not follow the previous one's (cycles were
+    // skipped; up to a second of them is skipped on the stream clock too).
     std::uint64_t cycle_gaps() const noexcept { return cycle_gaps_.load(std::memory_order_relaxed); }
     bool server_gone() const noexcept { return server_gone_.load(); }
     // JACK is freewheeling (an export): periods wait for the engine (offline mode).

@@ -111,15 +111,16 @@ void print_status(const bridge::EngineSupervisor& supervisor, const InstrumentCo
     }
     say("status state=%s session=%" PRIu64 " engine_pid=%d latency=%u rate=%u period=%u stream_time=%" PRIu64
         " underruns=%" PRIu64 " silent_periods=%" PRIu64 " freewheel=%d offline_periods=%" PRIu64
-        " offline_timeouts=%" PRIu64 " engine_underruns=%" PRIu64 " late_events=%" PRIu64
-        " xruns=%" PRIu64 " cycle_gaps=%" PRIu64 " midi_events=%" PRIu64 " midi_ignored=%" PRIu64
+        " offline_timeouts=%" PRIu64 " engine_underruns=%" PRIu64 " late_events=%" PRIu64 " xruns=%" PRIu64
+        " cycle_gaps=%" PRIu64 " skipped_frames=%" PRIu64 " midi_events=%" PRIu64 " midi_ignored=%" PRIu64
         " midi_malformed=%" PRIu64 " midi_unsent=%" PRIu64 " midi_dropped=%" PRIu64 " messages_dropped=%" PRIu64
         " engine_launches=%" PRIu64 " sessions_lost=%" PRIu64 "%s",
         bridge::to_string(supervisor.state()), supervisor.epoch(), supervisor.engine_pid(), jack.latency(),
         jack.sample_rate(), jack.buffer_size(), c.stream_time, c.underrun_periods, c.silent_periods,
         jack.freewheeling() ? 1 : 0, c.offline_periods, c.offline_timeouts, s.engine_underruns, s.engine_late_events,
-        jack.xruns(), jack.cycle_gaps(), c.midi_events, c.midi_ignored, c.midi_malformed, c.midi_unsent, c.midi_dropped + c.midi_overflow, s.messages_dropped, s.engine_launches,
-        s.sessions_lost, checks.c_str());
+        jack.xruns(), jack.cycle_gaps(), c.skipped_frames, c.midi_events, c.midi_ignored, c.midi_malformed,
+        c.midi_unsent, c.midi_dropped + c.midi_overflow, s.messages_dropped, s.engine_launches, s.sessions_lost,
+        checks.c_str());
 }
 
 }  // namespace

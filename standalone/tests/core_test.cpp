@@ -266,6 +266,10 @@ TEST(InstrumentCore, SendsEventsAtTheirFramesAndOneClockPerPeriod) {
     core.end_period(left.data(), right.data());
     core.begin_period(128);
     core.end_period(left.data(), right.data());
+    core.skip_frames(1000);         // the server skipped cycles: the clock moves on with it
+    core.begin_period(128);
+    core.add_midi(1, on, 3);
+    core.end_period(left.data(), right.data());
     supervisor.stop();
     ASSERT_TRUE(engine.wait_for_eof());
 
@@ -292,7 +296,7 @@ TEST(InstrumentCore, SendsEventsAtTheirFramesAndOneClockPerPeriod) {
     EXPECT_EQ(parameters[2].parameter_id, parameter_lookahead_ms);
     EXPECT_EQ(parameters[2].value, 20.0f);
     for (const auto& p : parameters) EXPECT_EQ(p.stream_time, 0u);
-    ASSERT_EQ(events.size(), 7u);
+    ASSERT_EQ(events.size(), 8u);
     expect_event(events[0], 0, 0x90, 48, 77);  // the key held before the engine came: re-sent at the session's start
     expect_event(events[1], 0, 0x90, 60, 100);
     expect_event(events[2], 5, 0xB0, 64, 127);
@@ -300,7 +304,10 @@ TEST(InstrumentCore, SendsEventsAtTheirFramesAndOneClockPerPeriod) {
     expect_event(events[4], 5, 0x80, 60, 64);
     expect_event(events[5], 127, 0xD0, 5, 0);
     expect_event(events[6], 128 + 63, 0x90, 60, 100);
-    EXPECT_EQ(clocks, (std::vector<std::uint64_t>{128, 192, 320}));
+    expect_event(events[7], 320 + 1000 + 1, 0x90, 60, 100);
+    EXPECT_EQ(clocks, (std::vector<std::uint64_t>{128, 192, 320, 1448}));
+    EXPECT_EQ(core.counters().skipped_frames, 1000u);
+    EXPECT_EQ(core.counters().stream_time, 128u + 128u + 64u + 128u + 1000u + 128u);
     EXPECT_EQ(core.counters().midi_ignored, 1u);
     EXPECT_EQ(core.counters().sessions_started, 1u);
     EXPECT_EQ(core.counters().session_start, 128u);

@@ -142,7 +142,8 @@ public:
         static std::atomic<int> counter{0};
         name_ = "sostenuto-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
         process_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{jackd(), "-n", name_, "-d", "dummy", "-r", std::to_string(rate), "-p",
+            // -t: a generous client timeout (ms), so that opening a client on a busy machine does not fail.
+            std::vector<std::string>{jackd(), "-n", name_, "-t", "5000", "-d", "dummy", "-r", std::to_string(rate), "-p",
                                      std::to_string(period)},
             std::map<std::string, std::string>{{"JACK_NO_AUDIO_RESERVATION", "1"}}, directory + "/jackd.log");
     }
