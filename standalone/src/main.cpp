@@ -18,6 +18,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -169,7 +170,8 @@ int main(int argc, char** argv) {
     };
     auto start_session = [&]() {
         core.set_fade_samples(static_cast<std::uint32_t>(std::max(16.0, std::round(session.sample_rate * 0.002))));
-        jack.set_latency(estimate());
+        // Until the engine answers, JACK hears the estimate (after a restart: still the last session's D).
+        if (supervisor.total_latency_samples() == 0) jack.set_latency(estimate());
         if (!supervisor.start(make_config(options, session, instance_id, engine), error)) {
             say("cannot start the engine connection: %s", error.c_str());
             return false;
