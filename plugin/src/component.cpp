@@ -320,7 +320,19 @@ bool Component::start_engine() {
     link_started_ = true;
     link_config_ = config;
     session_fresh_.store(true);
-    const bool running = link_->wait_for_session(std::chrono::milliseconds(connect_wait_ms_));
+    bool running = link_->wait_for_session(std::chrono::milliseconds(connect_wait_ms_));
+    if (running) {
+        // The session's D, now: on_engine_event() may not have run yet (the link
+        // reports the state first), and the host asks for the latency next.
+        if (const std::optional<EngineInfo> info = link_->info()) {
+            std::lock_guard<std::mutex> lock(latency_mutex_);
+            cached_key_ = started_key_;
+            cached_latency_ = info->total_latency_samples;
+            have_cached_latency_ = true;
+        } else {
+            running = false;
+        }
+    }
     engine_expected_ = running || link_->counters().failed_attempts == failures;
     if (!running && engine_expected_) {
         log_message("the engine is not ready after %u ms; the plug-in plays silence until it is (latency %u samples for now)",
