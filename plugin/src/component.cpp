@@ -365,18 +365,25 @@ void Component::on_engine_event(const EngineEvent& event) {
                 last_logged_error_.clear();
                 if (info) model_name_ = info->model_name;
             }
+            // Since the link started, or since the session before was lost.
+            const std::int64_t lost = lost_time_ns_.exchange(0);
             const double waited_ms =
-                (std::chrono::steady_clock::now().time_since_epoch().count() - start_time_ns_.load()) / 1e6;
-            log_message("engine session %llu: model %s %s, latency %u samples (lookahead %u), engine pid %d, %.0f ms after start%s",
+                (std::chrono::steady_clock::now().time_since_epoch().count() - (lost != 0 ? lost : start_time_ns_.load())) / 1e6;
+            log_message("engine session %llu: model %s %s, latency %u samples (lookahead %u), engine pid %d, %.0f ms after %s%s",
                         static_cast<unsigned long long>(event.epoch), info ? info->model_name.c_str() : "?",
                         info ? info->model_version.c_str() : "", event.total_latency_samples,
                         info ? info->lookahead_samples : 0u, link_->engine_pid(), waited_ms,
+                        lost != 0 ? "the last one was lost" : "the link started",
                         event.latency_changed ? "; the latency changed: the host will be asked to restart the plug-in" : "");
             if (info && (info->flags & bridge::welcome_flag_untrained))
                 log_message("note: the engine's model is an untrained fixture; it will not sound like an instrument");
             break;
         }
         case EngineState::down: {
+            if (event.epoch > 0 && event.message.find("retrying in") == std::string::npos) {
+                // A running session ended (failed attempts say "retrying in ... ms").
+                lost_time_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+            }
             std::string why = link_->last_error();
             if (why.empty()) why = event.message;
             bool log = false;

@@ -159,6 +159,7 @@ private:
     std::uint32_t cached_latency_ = 0;
     LatencyKey started_key_;           // the settings of the link's current run
     std::atomic<std::int64_t> start_time_ns_{0};  // when the link was started (steady clock), for the log
+    std::atomic<std::int64_t> lost_time_ns_{0};   // when the last session was lost (0: none since the last session)
 
     // ---- shared ----
     std::atomic<bool> active_{false};

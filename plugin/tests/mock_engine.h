@@ -99,7 +99,7 @@ struct MockEngine {
         pid = 0;
         last_error = "the engine closed the connection";
         state = EngineState::down;
-        event(EngineState::down, last_error + "; retrying in 0 ms");
+        event(EngineState::down, last_error);
     }
     // An attempt to reach or start the engine failed.
     void fail(const std::string& why) {
