@@ -365,6 +365,7 @@ void Component::on_engine_event(const EngineEvent& event) {
                 last_logged_error_.clear();
                 if (info) model_name_ = info->model_name;
             }
+            launch_logged_.store(false);
             // Since the link started, or since the session before was lost.
             const std::int64_t lost = lost_time_ns_.exchange(0);
             const double waited_ms =
@@ -397,7 +398,9 @@ void Component::on_engine_event(const EngineEvent& event) {
             break;
         }
         case EngineState::connecting:
-            if (event.message.find("starting") != std::string::npos) log_message("engine: %s", event.message.c_str());
+            // Once until a session runs: a link that keeps failing to start the engine retries for ever.
+            if (event.message.find("starting") != std::string::npos && !launch_logged_.exchange(true))
+                log_message("engine: %s", event.message.c_str());
             break;
         case EngineState::stopped: break;
     }
@@ -878,21 +881,22 @@ void Component::send_events() noexcept {
     event_count_ = 0;
 }
 
-// Offline, before a block, when no session runs but one is being set up (the
-// engine is starting, or being restarted after it died): wait for it, so a
-// bounce does not race ahead in silence. Bounded by the offline timeout; an
-// attempt that fails ends the wait (and further ones, until a session runs).
-void Component::wait_for_engine() noexcept {
-    if (offline_timed_out_ || engine_unavailable_) return;
-    EngineState state = link_->state();
-    if (state != EngineState::connecting && state != EngineState::down) return;
+// Offline, when a block finds no session while one is being set up (the
+// engine is starting, being replaced, or has just died and the link has not
+// noticed yet): wait for a session newer than `seen_epoch` (the last one this
+// thread played), so that a bounce does not race ahead in silence. Bounded by
+// the offline timeout; an attempt to reach or start the engine that fails
+// ends the wait (and further ones, until a session runs).
+void Component::wait_for_session(std::uint64_t seen_epoch) noexcept {
     counters_.offline_waits.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t failures = link_->counters().failed_attempts;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(offline_timeout_ms_);
     for (;;) {
-        state = link_->state();
-        if (state == EngineState::running || state == EngineState::stopped) return;
-        if (link_->counters().failed_attempts != failures) {
+        const EngineState state = link_->state();
+        if (state == EngineState::stopped) return;
+        const EngineCounters c = link_->counters();
+        if (state == EngineState::running && c.sessions > seen_epoch) return;
+        if (c.failed_attempts != failures) {
             engine_unavailable_ = true;
             log_unlocked("offline render: the engine could not be reached or restarted; writing silence from stream time ",
                          stream_time_, " until a session runs again");
@@ -968,15 +972,21 @@ v3_result Component::process(v3_process_data* data) {
     const bool offline = data->process_mode == V3_OFFLINE;
     const ProcessMode mode = offline ? ProcessMode::offline : ProcessMode::realtime;
     const std::uint64_t s = stream_time_;
-    if (offline && frames > 0) wait_for_engine();
 
     // One block of the link's session (or of none): the session cannot change under it.
     struct BlockScope {
         EngineLink& link;
-        const EngineBlock block;
+        EngineBlock block;
         BlockScope(EngineLink& l, std::uint64_t t) noexcept : link(l), block(l.begin_block(t)) {}
         ~BlockScope() { link.end_block(); }
     } scope(*link_, s);
+    if (!scope.block.live && offline && frames > 0 && !offline_timed_out_ && !engine_unavailable_ &&
+        link_->state() != EngineState::stopped) {
+        // Outside the block while waiting: the link may change the session meanwhile.
+        link_->end_block();
+        wait_for_session(scope.block.epoch);
+        scope.block = link_->begin_block(s);
+    }
     const bool live = scope.block.live;
     if (scope.block.new_session) begin_session(s);
 

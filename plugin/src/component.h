@@ -117,7 +117,7 @@ private:
     void collect_events(v3_event_list** events, int32_t frames) noexcept;
     void add_event(std::uint64_t time, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) noexcept;
     void send_events() noexcept;
-    void wait_for_engine() noexcept;
+    void wait_for_session(std::uint64_t seen_epoch) noexcept;
     void render(float* const* out, std::size_t frames, bool offline, bool live) noexcept;
 
     InterfaceSlot<Component, v3_component_cpp> component_slot_;
@@ -160,6 +160,7 @@ private:
     LatencyKey started_key_;           // the settings of the link's current run
     std::atomic<std::int64_t> start_time_ns_{0};  // when the link was started (steady clock), for the log
     std::atomic<std::int64_t> lost_time_ns_{0};   // when the last session was lost (0: none since the last session)
+    std::atomic<bool> launch_logged_{false};      // "starting the engine" logged since the last session
 
     // ---- shared ----
     std::atomic<bool> active_{false};

@@ -551,6 +551,27 @@ TEST_F(Core, AnOfflineBlockWaitsForTheEngineToBeReplaced) {
     EXPECT_EQ(stats().session_recoveries, 1u);
 }
 
+TEST_F(Core, AnOfflineBlockWaitsAlsoWhenTheLinkHasNotYetNoticedTheEngineDied) {
+    engine.total_latency = 0;
+    start(512, V3_OFFLINE);
+    run(512, V3_OFFLINE);
+    engine.gone = true;  // no session for the next block, yet the state still says running
+    std::thread link_thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        engine.kill();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        engine.welcome();
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto out = run(512, V3_OFFLINE);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    link_thread.join();
+    EXPECT_GE(waited, std::chrono::milliseconds(70));
+    for (int i = 0; i < 512; ++i) ASSERT_EQ(out[0][i], mock_signal(static_cast<uint64_t>(i), 0));
+    EXPECT_EQ(stats().session_recoveries, 1u);
+    EXPECT_EQ(stats().underrun_blocks, 0u);
+}
+
 TEST_F(Core, AnOfflineBlockStopsWaitingWhenTheEngineCannotBeRestarted) {
     engine.total_latency = 0;
     start(512, V3_OFFLINE);

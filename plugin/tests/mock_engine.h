@@ -70,6 +70,10 @@ struct MockEngine {
     std::atomic<int> pid{0};
     std::string last_error;
 
+    // The engine process is gone but the link has not noticed yet: blocks find
+    // no session while the state still says running (until kill()).
+    std::atomic<bool> gone{false};
+
     // Audio is published up to this render time (of the running session).
     std::atomic<std::uint64_t> published{std::numeric_limits<std::uint64_t>::max()};
 
@@ -95,6 +99,7 @@ struct MockEngine {
     }
     // The engine process dies: the session is lost; the link will try again.
     void kill() {
+        gone = false;
         lost.fetch_add(1);
         pid = 0;
         last_error = "the engine closed the connection";
@@ -168,7 +173,7 @@ public:
 
     EngineBlock begin_block(std::uint64_t stream_time) noexcept override {
         EngineBlock b;
-        live_ = e_.state.load() == EngineState::running;
+        live_ = e_.state.load() == EngineState::running && !e_.gone.load();
         if (live_ && e_.epoch.load() != epoch_) {
             epoch_ = e_.epoch.load();
             start_ = stream_time;
