@@ -140,6 +140,10 @@ RenderResult render_with_kill(PluginInstance& plugin, const std::vector<TimedMid
 }
 
 void print_timings(const char* what, const RenderResult& r, const KillReport& k) {
+    const size_t longest = static_cast<size_t>(
+        std::max_element(r.process_micros.begin(), r.process_micros.end()) - r.process_micros.begin());
+    std::printf("[ timing ] %s: the longest call was #%zu (the kill after #%zu, a new session played in #%zu)\n", what,
+                longest + 1, k.kill_call, k.recovered_call);
     std::printf("[ timing ] %s: all %llu calls p50 %.1f us, p99 %.1f us, max %.1f us; outage (%zu calls, %.0f ms of stream) "
                 "p50 %.1f us, p99 %.1f us, max %.1f us; %llu voluntary context switches in process()\n",
                 what, static_cast<unsigned long long>(r.process_calls), quantile(r.process_micros, 0.5),
