@@ -37,6 +37,16 @@ struct RenderOptions {
     // Called after every process() call with the stream time it reached: a
     // test's hook to act mid-render (kill the engine, pump the UI run loop).
     std::function<void(PluginInstance&, uint64_t stream_time)> after_block;
+    // > 0: exactly this many process() calls, whatever the MIDI's length and the
+    // tail (benchmarks); events past the last call are not sent.
+    int64_t calls = 0;
+    // Time an in-process no-op instead of the plug-in's process() (see noop_process).
+    bool noop = false;
+    // > 0: the process() loop runs SCHED_FIFO at this priority, as a DAW's audio
+    // thread does; set after activation, so threads the plug-in started while
+    // being set up keep the normal policy (a DAW sets up from its UI thread).
+    // Refused by the system -> std::runtime_error.
+    int rt_priority = 0;
 };
 
 struct RenderResult {
