@@ -16,6 +16,10 @@
 //
 // It writes to stdout (the launcher's log): "fake-engine: started pid=P
 // sid=S fds=0,1,2", "fake-engine: serving PATH pid=P", and why it exits.
+// With SOSTENUTO_FAKE_ENGINE_LOG_EVENTS=1 in its environment it also logs
+// every MIDI event and parameter change it receives ("instance N: event T
+// 0xSS D1 D2", "instance N: parameter T ID VALUE", in session time), so that
+// a front end's tests can see what a new session was told.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -50,6 +54,7 @@ std::atomic<bool> terminate_requested{false};
 std::atomic<int> active_connections{0};
 std::atomic<std::int64_t> last_activity_ms{0};
 std::uint32_t lookahead_samples = 0;
+bool log_events = false;
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
@@ -164,6 +169,21 @@ void serve_connection(int socket, long number) {
                     last_status = Clock::now();
                     send_message(socket, StatusMessage{write, 0, 0});
                 }
+            } else if (decoded.type == MessageType::midi_events && log_events) {
+                const auto& m = std::get<DecodedMidiEventsMessage>(decoded.message);
+                for (std::size_t i = 0; i < m.events.size(); ++i) {
+                    const MidiEvent e = m.events[i];
+                    char line[96];
+                    std::snprintf(line, sizeof line, ": event %llu 0x%02X %u %u", static_cast<unsigned long long>(e.stream_time),
+                                  e.status, e.data1, e.data2);
+                    say("instance " + std::to_string(number) + line);
+                }
+            } else if (decoded.type == MessageType::parameter_change && log_events) {
+                const auto& m = std::get<ParameterChangeMessage>(decoded.message);
+                char line[96];
+                std::snprintf(line, sizeof line, ": parameter %llu %u %g", static_cast<unsigned long long>(m.stream_time),
+                              m.parameter_id, static_cast<double>(m.value));
+                say("instance " + std::to_string(number) + line);
             } else if (decoded.type == MessageType::goodbye) {
                 reason = "goodbye";
                 done = true;
@@ -202,6 +222,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (const char* v = std::getenv("SOSTENUTO_FAKE_ENGINE_LOG_EVENTS")) log_events = std::string(v) == "1";
     say("started pid=" + std::to_string(::getpid()) + " sid=" + std::to_string(::getsid(0)) +
         " fds=" + open_descriptors());
     if (exit_at_start >= 0) {

@@ -1,6 +1,8 @@
 // sostenuto-test-host: a headless VST3 host for the Sostenuto plug-in (or any
 // VST3 instrument): renders a MIDI file through the real bundle and writes a
 // float WAV aligned by the plug-in's reported latency.
+#include <signal.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -22,7 +24,8 @@ const char* kUsage =
     "           [--rate HZ] [--block N|varying] [--max-block N] [--mode realtime|offline]\n"
     "           [--setup-mode realtime|offline] [--paced] [--tail SECONDS] [--seed N]\n"
     "           [--gain-db DB] [--temperature T] [--latency-mode live|studio] [--lookahead-ms MS]\n"
-    "           [--engine-socket PATH] [--stopped] [--fail-on-underrun] [--require-engine]\n"
+    "           [--engine-socket PATH] [--engine PATH] [--kill-engine-at SECONDS]\n"
+    "           [--stopped] [--fail-on-underrun] [--require-engine]\n"
     "           [--calls N] [--no-op] [--rt-priority N] [--stats-json FILE]\n"
     "\n"
     "  --block varying    random block sizes in [1, --max-block] (default 1024), with 0-frame calls\n"
@@ -30,6 +33,9 @@ const char* kUsage =
     "  --setup-mode       setupProcessing's mode if different (Ardour 7.3: realtime setup, offline blocks)\n"
     "  --paced            deliver blocks no faster than real time (like a sound card)\n"
     "  --engine-socket    sets SOSTENUTO_ENGINE_SOCKET for the plug-in\n"
+    "  --engine           sets SOSTENUTO_ENGINE (the engine the plug-in starts when none runs)\n"
+    "  --kill-engine-at   SIGKILL the plug-in's engine process at this stream time (seconds), once,\n"
+    "                     and report the process() times from the kill until the plug-in recovered\n"
     "  --calls N          exactly N process() calls whatever the MIDI's length (then --midi and -o\n"
     "                     are optional: no MIDI = no events, no -o = no WAV)\n"
     "  --no-op            time an in-process no-op (zero the outputs) instead of the plug-in's\n"
@@ -40,7 +46,8 @@ const char* kUsage =
     "  The WAV starts at MIDI time 0: the first <latency> samples of output are dropped.\n";
 
 struct Args {
-    std::string plugin, midi, output, engine_socket, stats_json;
+    std::string plugin, midi, output, engine_socket, engine, stats_json;
+    double kill_engine_at = -1;
     RenderOptions options;
     bool fail_on_underrun = false;
     bool require_engine = false;
@@ -95,6 +102,8 @@ Args parse(int argc, char** argv) {
             a.latency_mode = v == "studio";
             a.have_mode = true;
         } else if (k == "--engine-socket") a.engine_socket = value();
+        else if (k == "--engine") a.engine = value();
+        else if (k == "--kill-engine-at") a.kill_engine_at = number(value(), "--kill-engine-at");
         else if (k == "--fail-on-underrun") a.fail_on_underrun = true;
         else if (k == "--require-engine") a.require_engine = true;
         else if (k == "--calls") {
@@ -202,6 +211,7 @@ int main(int argc, char** argv) {
     }
     try {
         if (!args.engine_socket.empty()) ::setenv("SOSTENUTO_ENGINE_SOCKET", args.engine_socket.c_str(), 1);
+        if (!args.engine.empty()) ::setenv("SOSTENUTO_ENGINE", args.engine.c_str(), 1);
         const std::vector<TimedMidi> midi = args.midi.empty() ? std::vector<TimedMidi>{} : read_midi_input(args.midi);
         PluginModule module(args.plugin);
         PluginInstance plugin(module);
@@ -210,6 +220,27 @@ int main(int argc, char** argv) {
         if (args.have_mode) add_parameter(plugin, args, "Latency Mode", args.latency_mode);
         if (args.have_lookahead) add_parameter(plugin, args, "Lookahead", args.lookahead_ms);
 
+        // --kill-engine-at: the call after which the engine was killed, and the one that had a session again.
+        size_t kill_call = 0, recovered_call = 0;
+        int killed_pid = 0;
+        uint64_t recoveries_before = 0;
+        if (args.kill_engine_at >= 0) {
+            args.options.count_context_switches = true;
+            size_t calls = 0;
+            const uint64_t kill_at = static_cast<uint64_t>(std::llround(args.kill_engine_at * args.options.sample_rate));
+            args.options.after_block = [&](PluginInstance& p, uint64_t stream_time) {
+                ++calls;
+                sostenuto_stats s{};
+                if (killed_pid == 0 && stream_time >= kill_at && p.stats(s) && s.engine_pid > 0) {
+                    killed_pid = s.engine_pid;
+                    recoveries_before = s.session_recoveries;
+                    ::kill(killed_pid, SIGKILL);
+                    kill_call = calls;
+                } else if (killed_pid != 0 && recovered_call == 0 && p.stats(s) && s.session_recoveries > recoveries_before) {
+                    recovered_call = calls;
+                }
+            };
+        }
         const RenderResult r = render(plugin, midi, args.options);
         if (!args.output.empty()) write_float_wav(args.output, static_cast<uint32_t>(std::lround(args.options.sample_rate)), r.audio);
         if (!args.stats_json.empty()) write_stats_json(args.stats_json, args, module, r);
@@ -249,6 +280,32 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(s.events_sent), static_cast<unsigned long long>(s.events_dropped),
                         static_cast<unsigned long long>(s.transport_flushes),
                         static_cast<unsigned long long>(s.process_mode_changes));
+        }
+        if (r.have_stats) {
+            const sostenuto_stats& s = r.stats;
+            std::printf("engine pid    %d; %llu launched by the plug-in, %llu sessions, %llu lost, %llu recovered (%llu events re-sent)\n",
+                        s.engine_pid, static_cast<unsigned long long>(s.engine_launches),
+                        static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.sessions_lost),
+                        static_cast<unsigned long long>(s.session_recoveries), static_cast<unsigned long long>(s.events_resent));
+        }
+        if (args.kill_engine_at >= 0) {
+            if (killed_pid == 0) {
+                std::printf("kill          no engine process to kill at %.3f s\n", args.kill_engine_at);
+            } else {
+                const size_t end = recovered_call ? recovered_call : r.process_micros.size();
+                std::vector<double> outage(r.process_micros.begin() + static_cast<long>(kill_call),
+                                           r.process_micros.begin() + static_cast<long>(end));
+                uint64_t switches = 0;
+                for (uint32_t v : r.process_switches) switches += v;
+                std::printf("kill          engine pid %d killed after call %zu (%.3f s); %s after %zu calls (%.3f s of stream)\n",
+                            killed_pid, kill_call, static_cast<double>(r.process_stream_times[kill_call - 1]) / rate,
+                            recovered_call ? "a new session played" : "no new session", end - kill_call,
+                            recovered_call ? static_cast<double>(r.process_stream_times[end - 1] - r.process_stream_times[kill_call - 1]) / rate
+                                           : 0.0);
+                std::printf("outage        process p50 %.1f us, p99 %.1f us, max %.1f us over %zu calls; %llu voluntary context switches in all process() calls\n",
+                            quantile(outage, 0.5), quantile(outage, 0.99), quantile(outage, 1.0), outage.size(),
+                            static_cast<unsigned long long>(switches));
+            }
         }
         if (r.restarts_before_render || r.restart_requests_during_render)
             std::printf("restarts      %d handled before the render, %d requested during it (ignored)\n",

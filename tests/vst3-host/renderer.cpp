@@ -1,5 +1,7 @@
 #include "renderer.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <pthread.h>
@@ -114,6 +116,8 @@ RenderResult render(PluginInstance& plugin, const std::vector<TimedMidi>& midi, 
     std::vector<std::vector<float>> stream(2, std::vector<float>(static_cast<size_t>(total) + static_cast<size_t>(max_block), 0.0f));
     result.process_micros.reserve(options.calls > 0 ? static_cast<size_t>(options.calls)
                                                     : static_cast<size_t>(total / std::max(1, options.varying ? 1 : max_block)) + 1024);
+    result.process_stream_times.reserve(result.process_micros.capacity());
+    if (options.count_context_switches) result.process_switches.reserve(result.process_micros.capacity());
     struct OverrideGuard {
         PluginInstance& plugin;
         ~OverrideGuard() { plugin.set_process_override(nullptr); }
@@ -217,14 +221,22 @@ RenderResult render(PluginInstance& plugin, const std::vector<TimedMidi>& midi, 
         block.outputs[0] = stream[0].data() + s;
         block.outputs[1] = stream[1].data() + s;
         block.context = &context;
+        rusage usage_before{}, usage_after{};
+        if (options.count_context_switches) ::getrusage(RUSAGE_THREAD, &usage_before);
         const auto t0 = std::chrono::steady_clock::now();
         const v3_result r = plugin.process(block);
         const auto t1 = std::chrono::steady_clock::now();
+        if (options.count_context_switches) {
+            ::getrusage(RUSAGE_THREAD, &usage_after);
+            result.process_switches.push_back(static_cast<uint32_t>(usage_after.ru_nvcsw - usage_before.ru_nvcsw));
+        }
         if (r != V3_OK) throw std::runtime_error("process() failed with " + std::to_string(r));
         result.process_micros.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        result.process_stream_times.push_back(static_cast<uint64_t>(s));
         ++result.process_calls;
         s += n;
         first = false;
+        if (options.after_block) options.after_block(plugin, static_cast<uint64_t>(s));
         if (plugin.handler().pending_restart_flags.exchange(0) != 0) ++result.restart_requests_during_render;
         if (options.paced) {
             const auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
