@@ -42,6 +42,12 @@ JOB ?= default
 bench: build
 	dotnet run -c Release --no-build --project benchmarks/Sostenuto.Benchmarks -- --filter '$(FILTER)' --job $(JOB)
 
+# The bridge's per-process()-call overhead against no-op baselines (not part of `make test`):
+# make bench-bridge BRIDGE_ARGS='--calls 15000 --block 128 --rate 48000'
+.PHONY: bench-bridge
+bench-bridge: build
+	bash benchmarks/bridge-overhead/run.sh $(BRIDGE_ARGS)
+
 # Re-export the untrained fixture model (needs Debian's python3-torch and python3-onnx).
 fixture:
 	SOSTENUTO_TRAINING=1 bash scripts/setup.sh

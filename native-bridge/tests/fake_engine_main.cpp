@@ -17,9 +17,11 @@
 //
 // It writes to stdout (the launcher's log): "fake-engine: started pid=P
 // sid=S fds=0,1,2", "fake-engine: serving PATH pid=P", and why it exits.
-// With --signal notes it also logs every MIDI event, parameter, process mode and flush it
-// receives ("fake-engine: instance N: event t=T status=0x90 data1=60 data2=100"),
-// so front-end tests can check what reached the engine and when.
+// With SOSTENUTO_FAKE_ENGINE_LOG_EVENTS=1 in its environment it also logs
+// every MIDI event and parameter change it receives ("instance N: event T
+// 0xSS D1 D2", "instance N: parameter T ID VALUE", in session time), so that
+// a front end's tests can see what a new session was told; likewise process
+// modes ("instance N: process mode T offline") and flushes ("instance N: flush T").
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -55,6 +57,7 @@ std::atomic<int> active_connections{0};
 std::atomic<std::int64_t> last_activity_ms{0};
 std::uint32_t lookahead_samples = 0;
 bool render_notes = false;  // --signal notes
+bool log_events = false;
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
@@ -177,12 +180,6 @@ private:
     bool sustain_[16] = {};
 };
 
-std::string hex2(unsigned value) {
-    char text[8];
-    std::snprintf(text, sizeof text, "0x%02X", value & 0xFFu);
-    return text;
-}
-
 void serve_connection(int socket, long number) {
     ProtocolFrameReader reader;
     std::vector<std::uint8_t> buffer(65536);
@@ -268,26 +265,31 @@ void serve_connection(int socket, long number) {
                     last_status = Clock::now();
                     send_message(socket, StatusMessage{write, 0, 0});
                 }
-            } else if (decoded.type == MessageType::midi_events && synth) {
-                const auto& events = std::get<DecodedMidiEventsMessage>(decoded.message).events;
-                for (std::size_t i = 0; i < events.size(); ++i) {
-                    const MidiEvent e = events[i];
-                    synth->add({e.stream_time, false, e});
-                    say(label + "event t=" + std::to_string(e.stream_time) + " status=" + hex2(e.status) +
-                        " data1=" + std::to_string(e.data1) + " data2=" + std::to_string(e.data2));
+            } else if (decoded.type == MessageType::midi_events && (synth || log_events)) {
+                const auto& m = std::get<DecodedMidiEventsMessage>(decoded.message);
+                for (std::size_t i = 0; i < m.events.size(); ++i) {
+                    const MidiEvent e = m.events[i];
+                    if (synth) synth->add({e.stream_time, false, e});
+                    if (!log_events) continue;
+                    char line[96];
+                    std::snprintf(line, sizeof line, ": event %llu 0x%02X %u %u", static_cast<unsigned long long>(e.stream_time),
+                                  e.status, e.data1, e.data2);
+                    say("instance " + std::to_string(number) + line);
                 }
-            } else if (decoded.type == MessageType::parameter_change && synth) {
-                const auto& p = std::get<ParameterChangeMessage>(decoded.message);
-                say(label + "parameter t=" + std::to_string(p.stream_time) + " id=" + std::to_string(p.parameter_id) +
-                    " value=" + std::to_string(p.value));
-            } else if (decoded.type == MessageType::process_mode && synth) {
+            } else if (decoded.type == MessageType::parameter_change && log_events) {
+                const auto& m = std::get<ParameterChangeMessage>(decoded.message);
+                char line[96];
+                std::snprintf(line, sizeof line, ": parameter %llu %u %g", static_cast<unsigned long long>(m.stream_time),
+                              m.parameter_id, static_cast<double>(m.value));
+                say("instance " + std::to_string(number) + line);
+            } else if (decoded.type == MessageType::process_mode && log_events) {
                 const auto& m = std::get<ProcessModeMessage>(decoded.message);
-                say(label + "process mode t=" + std::to_string(m.stream_time) +
+                say(label + "process mode " + std::to_string(m.stream_time) +
                     (m.mode == ProcessMode::offline ? " offline" : " realtime"));
-            } else if (decoded.type == MessageType::transport && synth) {
+            } else if (decoded.type == MessageType::transport && (synth || log_events)) {
                 const auto& t = std::get<TransportMessage>(decoded.message);
-                synth->add({t.stream_time, true, MidiEvent{}});
-                say(label + "flush t=" + std::to_string(t.stream_time));
+                if (synth) synth->add({t.stream_time, true, MidiEvent{}});
+                if (log_events) say(label + "flush " + std::to_string(t.stream_time));
             } else if (decoded.type == MessageType::goodbye) {
                 reason = "goodbye";
                 done = true;
@@ -334,6 +336,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (const char* v = std::getenv("SOSTENUTO_FAKE_ENGINE_LOG_EVENTS")) log_events = std::string(v) == "1";
     say("started pid=" + std::to_string(::getpid()) + " sid=" + std::to_string(::getsid(0)) +
         " fds=" + open_descriptors());
     if (exit_at_start >= 0) {

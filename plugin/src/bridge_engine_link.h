@@ -1,47 +1,77 @@
-// EngineLink over native-bridge: the Unix socket to `sostenuto serve`
-// (PipeClient) and the instance's shared-memory audio ring.
+// EngineLink over native-bridge's EngineSupervisor: one per component, for
+// the component's lifetime. The supervisor owns the instance's shared-memory
+// audio ring (`/sostenuto-<uid>-<instance id>`, 2 channels, unlinked when the
+// link is destroyed), its connection to `sostenuto serve`, and the engine
+// process: it starts the engine bundled with the plug-in when none listens,
+// and after an engine death starts another and opens a new session.
 //
-// Where: $SOSTENUTO_ENGINE_SOCKET if set, else bridge::engine_socket_path()
-// (<runtime dir>/sostenuto-engine.sock). The ring is created by this side,
-// named bridge::audio_ring_name(instance id), 2 channels, and unlinked on close.
-// Handshake timeout: 3 s, or $SOSTENUTO_CONNECT_TIMEOUT_MS.
+// Where the engine listens: $SOSTENUTO_ENGINE_SOCKET if set, else
+// <runtime dir>/sostenuto-engine.sock. What it starts: $SOSTENUTO_ENGINE if
+// set, else `<bundle>/Contents/Resources/engine/sostenuto` found from this
+// module's own path (bridge::locate_engine). Without either, it only connects
+// to an engine started some other way. The engine is started as
+// `<engine> serve --socket PATH --idle-exit 30`.
 #pragma once
 
-#include <memory>
+#include <mutex>
+#include <optional>
 
 #include "engine_link.h"
-#include "sostenuto/bridge/audio_ring.h"
-#include "sostenuto/bridge/pipe_client.h"
+#include "sostenuto/bridge/engine_supervisor.h"
 
 namespace sostenuto::vst3 {
 
 class BridgeEngineLink final : public EngineLink {
 public:
-    // The ring's capacity unless the engine asks for more (a power of two).
+    // The ring's capacity unless the settings need more (a power of two).
     static constexpr std::uint32_t kDefaultRingFrames = 1u << 16;
+    // --idle-exit of an engine this link starts.
+    static constexpr double kEngineIdleExitSeconds = 30.0;
 
     BridgeEngineLink();
     ~BridgeEngineLink() override;
 
-    bool open(const EngineConfig& config, EngineInfo& info, std::string& error) override;
-    void close() override;
-    bool connected() const noexcept override;
+    bool start(const EngineConfig& config, EngineEventHandler on_event, std::string& error) override;
+    void stop() override;
+    bool wait_for_session(std::chrono::milliseconds timeout) override;
+    std::optional<EngineInfo> info() const override;
+    std::string last_error() const override;
 
-    bool send_events(const MidiEvent* events, std::size_t count) noexcept override;
-    bool send_clock(std::uint64_t stream_time) noexcept override;
-    bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept override;
-    bool send_transport_flush(std::uint64_t stream_time) noexcept override;
-    bool send_process_mode(ProcessMode mode, std::uint64_t stream_time) noexcept override;
-    std::uint64_t published_until() const noexcept override;
-    std::size_t read_audio(std::uint64_t render_time, std::size_t frames, float* const* out) noexcept override;
+    EngineState state() const noexcept override { return supervisor_.state(); }
+    EngineCounters counters() const noexcept override { return supervisor_.counters(); }
+    int engine_pid() const noexcept override { return supervisor_.engine_pid(); }
+
+    EngineBlock begin_block(std::uint64_t stream_time) noexcept override { return supervisor_.begin_block(stream_time); }
+    void end_block() noexcept override { supervisor_.end_block(); }
+    bool send_events(const MidiEvent* events, std::size_t count) noexcept override {
+        return supervisor_.send_events(events, count);
+    }
+    bool send_clock(std::uint64_t stream_time) noexcept override { return supervisor_.send_clock(stream_time); }
+    bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept override {
+        return supervisor_.send_parameter(stream_time, parameter_id, value);
+    }
+    bool send_transport_flush(std::uint64_t stream_time) noexcept override {
+        return supervisor_.send_transport_flush(stream_time);
+    }
+    bool send_process_mode(ProcessMode mode, std::uint64_t stream_time) noexcept override {
+        return supervisor_.send_process_mode(mode, stream_time);
+    }
+    std::uint64_t available_until() const noexcept override { return supervisor_.available_until(); }
+    std::size_t read_audio(std::uint64_t stream_time, float* const* out, std::size_t frames) noexcept override {
+        return supervisor_.read_audio(stream_time, out, frames);
+    }
+    std::size_t read_audio_waiting(std::uint64_t stream_time, float* const* out, std::size_t frames,
+                                   std::chrono::microseconds max_wait) noexcept override {
+        return supervisor_.read_audio_waiting(stream_time, out, frames, max_wait);
+    }
 
 private:
-    bool ensure_ring(std::uint64_t instance_id, std::uint32_t capacity, std::string& error);
+    // Finds the engine program once (from this module's path or $SOSTENUTO_ENGINE).
+    void locate_once();
 
-    std::unique_ptr<bridge::PipeClient> pipe_;
-    std::unique_ptr<bridge::SharedAudioRing> ring_;
-    std::unique_ptr<bridge::AudioRingConsumer> consumer_;
-    std::uint64_t ring_instance_ = 0;
+    bool located_ = false;
+    std::optional<bridge::EngineCommand> engine_;
+    bridge::EngineSupervisor supervisor_;
 };
 
 }  // namespace sostenuto::vst3

@@ -112,6 +112,16 @@ const DiagnosticsVtable* diagnostics_vtable() {
     return &vtable;
 }
 
+const v3_timer_handler_cpp* timer_vtable() {
+    static const v3_timer_handler_cpp vtable = [] {
+        v3_timer_handler_cpp v{};
+        UnknownThunks<Component>::fill(v);
+        v.timer.on_timer = [](void* self) { owner_of<Component>(self)->on_timer(); };
+        return v;
+    }();
+    return &vtable;
+}
+
 std::uint64_t random_instance_id() {
     std::random_device device;
     std::uint64_t id = (std::uint64_t{device()} << 32) ^ device();
@@ -166,14 +176,19 @@ Component::Component(std::unique_ptr<EngineLink> link)
       connection_slot_{connection_vtable(), this},
       requirements_slot_{requirements_vtable(), this},
       diagnostics_slot_{diagnostics_vtable(), this},
+      timer_slot_{timer_vtable(), this},
       link_(link ? std::move(link) : std::make_unique<NullEngineLink>()),
+      connect_wait_ms_(env_ms("SOSTENUTO_CONNECT_TIMEOUT_MS", 3000)),
       instance_id_(random_instance_id()),
       offline_timeout_ms_(env_ms("SOSTENUTO_OFFLINE_TIMEOUT_MS", 30000)) {
     store_settings(PluginSettings{});
 }
 
 Component::~Component() {
-    close_session();
+    // The link's thread calls on_engine_event(): end it while everything it touches exists.
+    stop_engine();
+    unregister_timer();
+    release_interface(run_loop_);
     release_interface(peer_);
     release_interface(host_context_);
 }
@@ -191,6 +206,8 @@ v3_result Component::query_interface(const v3_tuid iid, void** obj) {
         found = &requirements_slot_;
     else if (iid_equal(iid, sostenuto_diagnostics_iid))
         found = &diagnostics_slot_;
+    else if (iid_equal(iid, v3_timer_handler_iid))
+        found = &timer_slot_;
     if (found == nullptr) {
         *obj = nullptr;
         return V3_NO_INTERFACE;
@@ -246,7 +263,10 @@ std::uint32_t Component::estimated_latency(const LatencyKey& key) const noexcept
 
 std::uint32_t Component::latency_answer() const noexcept {
     const LatencyKey key = latency_key_now();
-    if (have_cached_latency_ && key == cached_key_) return cached_latency_;
+    {
+        std::lock_guard<std::mutex> lock(latency_mutex_);
+        if (have_cached_latency_ && key == cached_key_) return cached_latency_;
+    }
     return estimated_latency(key);
 }
 
@@ -268,51 +288,122 @@ void Component::set_error(const std::string& error) {
     last_error_ = error;
 }
 
-bool Component::ensure_session() {
+// Starts the engine link for the current settings (a new session), unless the
+// link already runs with them and no block has been processed since (the
+// session setupProcessing started is the one setActive uses). Waits up to
+// connect_wait_ms_ for the session, so that the first latency the host reads is
+// the engine's.
+bool Component::start_engine() {
     const EngineConfig config = make_config();
-    if (link_open_ && session_fresh_.load() && config == link_config_ && link_->connected()) return true;
-    close_session();
-    EngineInfo info;
+    if (link_started_ && session_fresh_.load() && config == link_config_) return link_->state() == EngineState::running;
+    stop_engine();
+    {
+        std::lock_guard<std::mutex> lock(latency_mutex_);
+        started_key_ = latency_key_now();
+    }
+    const std::uint64_t failures = link_->counters().failed_attempts;
+    const auto t0 = std::chrono::steady_clock::now();
+    start_time_ns_.store(t0.time_since_epoch().count());
     std::string error;
-    if (link_->open(config, info, error)) {
-        link_open_ = true;
-        link_config_ = config;
-        engine_info_ = info;
-        session_fresh_.store(true);
-        session_key_ = latency_key_now();
-        cached_key_ = session_key_;
-        cached_latency_ = info.total_latency_samples;
-        have_cached_latency_ = true;
-        counters_.sessions.fetch_add(1, std::memory_order_relaxed);
-        last_logged_connect_error_.clear();
+    if (!link_->start(config, [this](const EngineEvent& event) { on_engine_event(event); }, error)) {
+        engine_expected_ = false;
+        set_error(error);
+        bool log = false;
         {
             std::lock_guard<std::mutex> lock(error_mutex_);
-            last_error_.clear();
-            model_name_ = info.model_name;
+            log = error != last_logged_error_;
+            last_logged_error_ = error;
         }
-        log_message("engine session: model %s %s, latency %u samples (lookahead %u), %u Hz, %s",
-                    info.model_name.c_str(), info.model_version.c_str(), info.total_latency_samples,
-                    info.lookahead_samples, config.sample_rate,
-                    config.process_mode == ProcessMode::offline ? "offline" : "realtime");
-        if (info.flags & bridge::welcome_flag_untrained)
-            log_message("note: the engine's model is an untrained fixture; it will not sound like an instrument");
-        return true;
+        if (log) log_message("no engine (%s); the plug-in outputs silence", error.c_str());
+        return false;
     }
-    counters_.failed_connects.fetch_add(1, std::memory_order_relaxed);
-    set_error(error);
-    if (error != last_logged_connect_error_) {
-        log_message("no engine (%s); the plug-in outputs silence", error.c_str());
-        last_logged_connect_error_ = error;
+    link_started_ = true;
+    link_config_ = config;
+    session_fresh_.store(true);
+    bool running = link_->wait_for_session(std::chrono::milliseconds(connect_wait_ms_));
+    if (running) {
+        // The session's D, now: on_engine_event() may not have run yet (the link
+        // reports the state first), and the host asks for the latency next.
+        if (const std::optional<EngineInfo> info = link_->info()) {
+            std::lock_guard<std::mutex> lock(latency_mutex_);
+            cached_key_ = started_key_;
+            cached_latency_ = info->total_latency_samples;
+            have_cached_latency_ = true;
+        } else {
+            running = false;
+        }
     }
-    return false;
+    engine_expected_ = running || link_->counters().failed_attempts == failures;
+    if (!running && engine_expected_) {
+        log_message("the engine is not ready after %u ms; the plug-in plays silence until it is (latency %u samples for now)",
+                    connect_wait_ms_, latency_answer());
+    }
+    return running;
 }
 
-void Component::close_session() {
-    if (link_open_) {
-        link_->close();
-        link_open_ = false;
-    }
+void Component::stop_engine() {
+    if (link_started_) link_->stop();
+    link_started_ = false;
     session_fresh_.store(false);
+}
+
+// The link's thread. Never calls into the host: what the host must hear (a
+// latency change) waits for the main thread (on_timer, setActive, ...).
+void Component::on_engine_event(const EngineEvent& event) {
+    switch (event.state) {
+        case EngineState::running: {
+            const std::optional<EngineInfo> info = link_->info();
+            {
+                std::lock_guard<std::mutex> lock(latency_mutex_);
+                cached_key_ = started_key_;
+                cached_latency_ = event.total_latency_samples;
+                have_cached_latency_ = true;
+            }
+            {
+                std::lock_guard<std::mutex> lock(error_mutex_);
+                last_error_.clear();
+                last_logged_error_.clear();
+                if (info) model_name_ = info->model_name;
+            }
+            launch_logged_.store(false);
+            // Since the link started, or since the session before was lost.
+            const std::int64_t lost = lost_time_ns_.exchange(0);
+            const double waited_ms =
+                (std::chrono::steady_clock::now().time_since_epoch().count() - (lost != 0 ? lost : start_time_ns_.load())) / 1e6;
+            log_message("engine session %llu: model %s %s, latency %u samples (lookahead %u), engine pid %d, %.0f ms after %s%s",
+                        static_cast<unsigned long long>(event.epoch), info ? info->model_name.c_str() : "?",
+                        info ? info->model_version.c_str() : "", event.total_latency_samples,
+                        info ? info->lookahead_samples : 0u, link_->engine_pid(), waited_ms,
+                        lost != 0 ? "the last one was lost" : "the link started",
+                        event.latency_changed ? "; the latency changed: the host will be asked to restart the plug-in" : "");
+            if (info && (info->flags & bridge::welcome_flag_untrained))
+                log_message("note: the engine's model is an untrained fixture; it will not sound like an instrument");
+            break;
+        }
+        case EngineState::down: {
+            if (event.epoch > 0 && event.message.find("retrying in") == std::string::npos) {
+                // A running session ended (failed attempts say "retrying in ... ms").
+                lost_time_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+            }
+            std::string why = link_->last_error();
+            if (why.empty()) why = event.message;
+            bool log = false;
+            {
+                std::lock_guard<std::mutex> lock(error_mutex_);
+                last_error_ = why;
+                log = why != last_logged_error_;
+                last_logged_error_ = why;
+            }
+            if (log) log_message("engine: %s; the plug-in plays silence until a session runs again", event.message.c_str());
+            break;
+        }
+        case EngineState::connecting:
+            // Once until a session runs: a link that keeps failing to start the engine retries for ever.
+            if (event.message.find("starting") != std::string::npos && !launch_logged_.exchange(true))
+                log_message("engine: %s", event.message.c_str());
+            break;
+        case EngineState::stopped: break;
+    }
 }
 
 void Component::notify_latency_if_changed() {
@@ -329,6 +420,20 @@ void Component::notify_latency_if_changed() {
     release_interface(message);
 }
 
+void Component::on_timer() { notify_latency_if_changed(); }
+
+void Component::register_timer() {
+    if (run_loop_ == nullptr || timer_registered_) return;
+    timer_registered_ = vtable_of<v3_run_loop_cpp>(run_loop_)->loop.register_timer(
+                            run_loop_, reinterpret_cast<v3_timer_handler**>(&timer_slot_), kServiceIntervalMs) == V3_OK;
+}
+
+void Component::unregister_timer() {
+    if (run_loop_ == nullptr || !timer_registered_) return;
+    timer_registered_ = false;
+    vtable_of<v3_run_loop_cpp>(run_loop_)->loop.unregister_timer(run_loop_, reinterpret_cast<v3_timer_handler**>(&timer_slot_));
+}
+
 // ---------------------------------------------------------------------------
 // IPluginBase / IComponent
 
@@ -337,13 +442,19 @@ v3_result Component::initialize(v3_funknown** context) {
     if (context != nullptr) {
         vtable_of<v3_funknown>(context)->ref(context);
         host_context_ = context;
+        // Linux hosts may offer their UI thread's run loop here; with it, a latency
+        // the engine changes reaches the host even while nothing else calls us.
+        run_loop_ = query(context, v3_run_loop_iid);
     }
     return V3_OK;
 }
 
 v3_result Component::terminate() {
     if (active_.load()) set_active(0);
-    close_session();
+    stop_engine();
+    unregister_timer();
+    release_interface(run_loop_);
+    run_loop_ = nullptr;
     release_interface(peer_);
     peer_ = nullptr;
     release_interface(host_context_);
@@ -417,21 +528,24 @@ v3_result Component::set_active(v3_bool state) {
         events_.assign(kMaxEventsPerBlock, MidiEvent{});
         scratch_events_.assign(kMaxEventsPerBlock, MidiEvent{});
         for (auto& channel : scratch_audio_) channel.assign(std::max<std::size_t>(block, 256), 0.0f);
-        ensure_session();
+        restore_events_.assign(HeldMidiState::kMaxRestoreEvents, MidiEvent{});
+        start_engine();
         reset_stream_state();
         active_.store(true, std::memory_order_release);
+        register_timer();
         notify_latency_if_changed();
         return V3_OK;
     }
     if (!active_.load()) return V3_OK;
     active_.store(false, std::memory_order_release);
+    unregister_timer();
     const std::uint64_t underruns = counters_.underrun_blocks.load();
-    if (underruns > 0 && link_open_)
+    if (underruns > 0 && link_->counters().sessions > 0)
         log_message("session ended after %llu samples: %llu underrun blocks (%llu frames missing), %llu offline timeouts",
                     static_cast<unsigned long long>(stream_time_), static_cast<unsigned long long>(underruns),
                     static_cast<unsigned long long>(counters_.missing_frames.load()),
                     static_cast<unsigned long long>(counters_.offline_timeouts.load()));
-    close_session();
+    stop_engine();
     return V3_OK;
 }
 
@@ -500,9 +614,10 @@ v3_result Component::setup_processing(v3_process_setup* setup) {
     max_block_ = setup->max_block_size;
     setup_mode_ = setup->process_mode;
     have_setup_ = true;
-    // Handshake now, so that the latency is the engine's when the host asks.
-    // setActive(true) keeps this session if nothing changed meanwhile.
-    if (!active_.load()) ensure_session();
+    // Start the engine link now, so that the latency is the engine's when the
+    // host asks. setActive(true) keeps this session if nothing changed meanwhile.
+    if (!active_.load()) start_engine();
+    notify_latency_if_changed();
     return V3_OK;
 }
 
@@ -550,13 +665,16 @@ int32_t Component::get_stats(sostenuto_stats* out) {
     if (out == nullptr || out->struct_size < sizeof(std::uint32_t)) return V3_INVALID_ARG;
     sostenuto_stats s{};
     s.struct_size = sizeof s;
-    s.engine_connected = link_->connected() ? 1u : 0u;
+    const EngineState state = link_->state();
+    const EngineCounters link_counters = link_->counters();
+    const std::optional<EngineInfo> info = link_->info();
+    s.engine_connected = state == EngineState::running ? 1u : 0u;
     s.latency_samples = latency_answer();
-    s.engine_latency_samples = link_open_ ? engine_info_.total_latency_samples : 0u;
-    s.engine_lookahead_samples = link_open_ ? engine_info_.lookahead_samples : 0u;
+    s.engine_latency_samples = info ? info->total_latency_samples : 0u;
+    s.engine_lookahead_samples = info ? info->lookahead_samples : 0u;
     s.last_process_mode = counters_.last_process_mode.load();
-    s.sessions = counters_.sessions.load();
-    s.failed_connects = counters_.failed_connects.load();
+    s.sessions = link_counters.sessions;
+    s.failed_connects = link_counters.failed_attempts;
     s.process_calls = counters_.process_calls.load();
     s.zero_frame_calls = counters_.zero_frame_calls.load();
     s.stream_time = counters_.stream_time.load();
@@ -569,6 +687,12 @@ int32_t Component::get_stats(sostenuto_stats* out) {
     s.transport_flushes = counters_.transport_flushes.load();
     s.process_mode_changes = counters_.process_mode_changes.load();
     s.latency_change_requests = counters_.latency_change_requests.load();
+    s.engine_state = static_cast<std::uint32_t>(state);
+    s.engine_pid = link_->engine_pid();
+    s.engine_launches = link_counters.engine_launches;
+    s.sessions_lost = link_counters.sessions_lost;
+    s.session_recoveries = counters_.session_recoveries.load();
+    s.events_resent = counters_.events_resent.load();
     {
         std::lock_guard<std::mutex> lock(error_mutex_);
         copy_cstring(s.model_name, sizeof s.model_name, model_name_.c_str());
@@ -587,12 +711,13 @@ int32_t Component::get_stats(sostenuto_stats* out) {
 void Component::reset_stream_state() {
     stream_time_ = 0;
     counters_.stream_time.store(0);
-    session_open_ = link_open_;
-    session_latency_ = (link_open_ && link_->connected()) ? engine_info_.total_latency_samples : latency_answer();
-    current_mode_ = link_open_ ? link_config_.process_mode
-                               : (setup_mode_ == V3_OFFLINE ? ProcessMode::offline : ProcessMode::realtime);
-    first_block_ = true;
+    session_latency_ = latency_answer();
+    current_mode_ = link_started_ ? link_config_.process_mode
+                                  : (setup_mode_ == V3_OFFLINE ? ProcessMode::offline : ProcessMode::realtime);
+    had_session_ = false;
     offline_timed_out_ = false;
+    engine_unavailable_ = !link_started_ || (!engine_expected_ && link_->state() != EngineState::running);
+    held_.reset();
     for (std::size_t i = 0; i < kMainParamCount; ++i) local_norm_[i] = norm_[i].load(std::memory_order_relaxed);
     have_prev_ctx_ = false;
     gain_.reset(normalized_to_plain(kParamGain, local_norm_[kParamGain]));
@@ -600,16 +725,37 @@ void Component::reset_stream_state() {
     event_count_ = cc_event_count_ = 0;
 }
 
-void Component::forward_engine_params_at(std::uint64_t stream_time, bool only_changed) noexcept {
+// The first block of a session (the activation's first, or one that took over
+// after the engine died): the engine knows nothing yet. Tell it, at the block's
+// start, everything that holds now: the engine parameters, the controllers
+// last set (the sustain pedal among them) and the notes that sound.
+void Component::begin_session(std::uint64_t stream_time) noexcept {
+    if (had_session_) counters_.session_recoveries.fetch_add(1, std::memory_order_relaxed);
+    had_session_ = true;
+    offline_timed_out_ = false;
+    engine_unavailable_ = false;
+    sync_engine_params(stream_time, true);
+    const std::size_t n = held_.restore(stream_time, restore_events_.data(), restore_events_.size());
+    if (n == 0) return;
+    if (link_->send_events(restore_events_.data(), n))
+        counters_.events_resent.fetch_add(n, std::memory_order_relaxed);
+    else
+        counters_.events_dropped.fetch_add(n, std::memory_order_relaxed);
+}
+
+// Engine parameters the controller or setState changed since the last block
+// (all of them when `send_all`) go to the engine at `stream_time`; the gain
+// steps to its new value.
+void Component::sync_engine_params(std::uint64_t stream_time, bool send_all) noexcept {
     for (std::uint32_t id = 0; id < kMainParamCount; ++id) {
         const double v = norm_[id].load(std::memory_order_relaxed);
-        if (only_changed && v == local_norm_[id]) continue;
+        const bool changed = v != local_norm_[id];
         local_norm_[id] = v;
         if (id == kParamGain) {
-            if (only_changed) gain_.jump(normalized_to_plain(id, v));
+            if (changed) gain_.jump(normalized_to_plain(id, v));
             continue;
         }
-        link_->send_parameter(stream_time, id, static_cast<float>(normalized_to_plain(id, v)));
+        if (changed || send_all) link_->send_parameter(stream_time, id, static_cast<float>(normalized_to_plain(id, v)));
     }
 }
 
@@ -622,6 +768,7 @@ void Component::handle_transport(const v3_process_context* ctx, int32_t frames) 
         const bool jumped = playing && prev_playing_ && position != prev_expected_project_time_;
         if (changed || jumped) {
             link_->send_transport_flush(stream_time_);
+            held_.flush();  // the engine forgets its notes and the pedal
             counters_.transport_flushes.fetch_add(1, std::memory_order_relaxed);
         }
     }
@@ -720,6 +867,8 @@ void Component::send_events() noexcept {
     // ahead of notes at the same sample (a pedal or all-notes-off before a
     // note-on that shares its time).
     stable_sort_events(events_.data(), scratch_events_.data(), event_count_);
+    // Tracked whether or not a session runs now: a session that starts later is told.
+    for (std::size_t i = 0; i < event_count_; ++i) held_.apply(events_[i]);
     std::size_t done = 0;
     while (done < event_count_) {
         const std::size_t n = std::min(event_count_ - done, bridge::max_midi_events_per_message);
@@ -732,42 +881,69 @@ void Component::send_events() noexcept {
     event_count_ = 0;
 }
 
-bool Component::wait_for_audio(std::uint64_t until) noexcept {
-    if (link_->published_until() >= until) return true;
-    if (offline_timed_out_ || !session_open_ || !link_->connected()) return false;
+// Offline, when a block finds no session while one is being set up (the
+// engine is starting, being replaced, or has just died and the link has not
+// noticed yet): wait for a session newer than `seen_epoch` (the last one this
+// thread played), so that a bounce does not race ahead in silence. Bounded by
+// the offline timeout; an attempt to reach or start the engine that fails
+// ends the wait (and further ones, until a session runs).
+void Component::wait_for_session(std::uint64_t seen_epoch) noexcept {
     counters_.offline_waits.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t failures = link_->counters().failed_attempts;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(offline_timeout_ms_);
-    while (link_->published_until() < until) {
-        if (!link_->connected()) return false;
+    for (;;) {
+        const EngineState state = link_->state();
+        if (state == EngineState::stopped) return;
+        const EngineCounters c = link_->counters();
+        if (state == EngineState::running && c.sessions > seen_epoch) return;
+        if (c.failed_attempts != failures) {
+            engine_unavailable_ = true;
+            log_unlocked("offline render: the engine could not be reached or restarted; writing silence from stream time ",
+                         stream_time_, " until a session runs again");
+            return;
+        }
         if (std::chrono::steady_clock::now() >= deadline) {
             offline_timed_out_ = true;
             counters_.offline_timeouts.fetch_add(1, std::memory_order_relaxed);
-            log_unlocked("offline render: the engine produced no audio for ", offline_timeout_ms_,
+            log_unlocked("offline render: no engine session for ", offline_timeout_ms_,
                          " ms; writing silence for the rest of this pass");
-            return false;
+            return;
         }
         sleep_microseconds(250);
     }
-    return true;
 }
 
-void Component::render(float* const* out, std::size_t frames, bool offline) noexcept {
-    const std::int64_t r0 = static_cast<std::int64_t>(stream_time_) - static_cast<std::int64_t>(session_latency_);
-    const std::size_t lead = r0 < 0 ? static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(frames), -r0)) : 0;
-    for (std::size_t c = 0; c < 2; ++c) std::fill(out[c], out[c] + lead, 0.0f);
-    const std::size_t wanted = frames - lead;
-    std::size_t got = 0;
-    if (wanted > 0) {
-        const std::uint64_t r = static_cast<std::uint64_t>(r0 + static_cast<std::int64_t>(lead));
-        if (offline) wait_for_audio(r + wanted);
-        float* dst[2] = {out[0] + lead, out[1] + lead};
-        got = session_open_ ? std::min(link_->read_audio(r, wanted, dst), wanted) : 0;
-        if (got < wanted) {
-            counters_.underrun_blocks.fetch_add(1, std::memory_order_relaxed);
-            counters_.missing_frames.fetch_add(wanted - got, std::memory_order_relaxed);
+void Component::render(float* const* out, std::size_t frames, bool offline, bool live) noexcept {
+    std::size_t valid = 0;
+    std::size_t expected = frames;  // frames that should have been engine audio
+    if (live) {
+        if (offline && !offline_timed_out_ && link_->available_until() < stream_time_ + frames) {
+            counters_.offline_waits.fetch_add(1, std::memory_order_relaxed);
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto limit = std::chrono::milliseconds(offline_timeout_ms_);
+            valid = link_->read_audio_waiting(stream_time_, out, frames, limit);
+            if (valid < frames && std::chrono::steady_clock::now() - t0 >= limit) {
+                offline_timed_out_ = true;
+                counters_.offline_timeouts.fetch_add(1, std::memory_order_relaxed);
+                log_unlocked("offline render: the engine produced no audio for ", offline_timeout_ms_,
+                             " ms; writing silence for the rest of this pass");
+            }
+        } else {
+            valid = link_->read_audio(stream_time_, out, frames);
         }
+        valid = std::min(valid, frames);
+    } else {
+        // No session: silence. Before the reported latency has passed that is
+        // what any session would have played; after it, audio is missing.
+        for (std::size_t c = 0; c < 2; ++c) std::fill(out[c], out[c] + frames, 0.0f);
+        const std::int64_t r0 = static_cast<std::int64_t>(stream_time_) - static_cast<std::int64_t>(session_latency_);
+        valid = r0 < 0 ? static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(frames), -r0)) : 0;
     }
-    smoother_.process(out, frames, lead + got);
+    if (valid < expected) {
+        counters_.underrun_blocks.fetch_add(1, std::memory_order_relaxed);
+        counters_.missing_frames.fetch_add(expected - valid, std::memory_order_relaxed);
+    }
+    smoother_.process(out, frames, valid);
 }
 
 v3_result Component::process(v3_process_data* data) {
@@ -796,14 +972,31 @@ v3_result Component::process(v3_process_data* data) {
     const bool offline = data->process_mode == V3_OFFLINE;
     const ProcessMode mode = offline ? ProcessMode::offline : ProcessMode::realtime;
     const std::uint64_t s = stream_time_;
+
+    // One block of the link's session (or of none): the session cannot change under it.
+    struct BlockScope {
+        EngineLink& link;
+        EngineBlock block;
+        BlockScope(EngineLink& l, std::uint64_t t) noexcept : link(l), block(l.begin_block(t)) {}
+        ~BlockScope() { link.end_block(); }
+    } scope(*link_, s);
+    if (!scope.block.live && offline && frames > 0 && !offline_timed_out_ && !engine_unavailable_ &&
+        link_->state() != EngineState::stopped) {
+        // Outside the block while waiting: the link may change the session meanwhile.
+        link_->end_block();
+        wait_for_session(scope.block.epoch);
+        scope.block = link_->begin_block(s);
+    }
+    const bool live = scope.block.live;
+    if (scope.block.new_session) begin_session(s);
+
     if (mode != current_mode_) {
-        link_->send_process_mode(mode, s);
+        link_->send_process_mode(mode, s);  // without a session, the next one's Hello carries it
         current_mode_ = mode;
         counters_.process_mode_changes.fetch_add(1, std::memory_order_relaxed);
     }
     handle_transport(data->ctx, frames);
-    forward_engine_params_at(s, !first_block_);
-    first_block_ = false;
+    sync_engine_params(s, false);
 
     gain_.begin_block();
     event_count_ = 0;
@@ -821,7 +1014,7 @@ v3_result Component::process(v3_process_data* data) {
     const std::size_t n = static_cast<std::size_t>(frames);
     const bool direct = host_channels >= 2 && host[0] != nullptr && host[1] != nullptr;
     if (direct) {
-        render(host, n, offline);
+        render(host, n, offline, live);
         stream_time_ = s + n;
         for (int32_t c = 2; c < host_channels; ++c)
             if (host[c] != nullptr) std::fill(host[c], host[c] + n, 0.0f);
@@ -834,7 +1027,7 @@ v3_result Component::process(v3_process_data* data) {
         while (done < n) {
             const std::size_t chunk = std::min(chunk_max, n - done);
             float* scratch[2] = {scratch_audio_[0].data(), scratch_audio_[1].data()};
-            render(scratch, chunk, offline);
+            render(scratch, chunk, offline, live);
             stream_time_ += chunk;
             if (host_channels >= 1 && host[0] != nullptr)
                 for (std::size_t i = 0; i < chunk; ++i) host[0][done + i] = 0.5f * (scratch[0][i] + scratch[1][i]);

@@ -2,9 +2,11 @@
 // IProcessContextRequirements and the private diagnostics interface).
 //
 // Threads: initialize/terminate/setupProcessing/setActive/setState/getState/
-// getLatencySamples/notify run on the host's main thread; process() on an audio
-// thread (any one at a time). The audio thread never allocates, locks or blocks,
-// except that an offline (kOffline) block waits - bounded - for the engine.
+// getLatencySamples/notify (and the run-loop timer, when the host has a run
+// loop) run on the host's main thread; process() on an audio thread (any one
+// at a time); the engine link's events on the link's own thread. The audio
+// thread never allocates, locks or blocks, except that an offline (kOffline)
+// block waits - bounded - for the engine.
 #pragma once
 
 #include <atomic>
@@ -31,6 +33,7 @@ class Component final : public RefCounted {
 public:
     static constexpr std::size_t kMaxEventsPerBlock = 4096;
     static constexpr double kReleaseTailSeconds = 2.0;  // getTailSamples: D + this
+    static constexpr std::uint64_t kServiceIntervalMs = 100;  // the run-loop timer, when the host has a run loop
 
     explicit Component(std::unique_ptr<EngineLink> link);
     ~Component() override;
@@ -70,6 +73,10 @@ public:
     // Diagnostics
     int32_t get_stats(sostenuto_stats* out);
 
+    // IRunLoop's timer (main thread): delivers what the engine link reported
+    // (a latency the host must re-read) to the host.
+    void on_timer();
+
     // For tests: how long an offline block waits for the engine (default 30 s,
     // or SOSTENUTO_OFFLINE_TIMEOUT_MS).
     void set_offline_timeout_ms(std::uint32_t ms) noexcept { offline_timeout_ms_ = ms; }
@@ -91,39 +98,45 @@ private:
     std::uint32_t latency_answer() const noexcept;
     std::uint32_t estimated_latency(const LatencyKey& key) const noexcept;
     EngineConfig make_config() const;
-    bool ensure_session();
-    void close_session();
+    bool start_engine();
+    void stop_engine();
     void notify_latency_if_changed();
     void set_error(const std::string& error);
+    void register_timer();
+    void unregister_timer();
+
+    // the engine link's thread
+    void on_engine_event(const EngineEvent& event);
 
     // audio thread
     void reset_stream_state();
-    void forward_engine_params_at(std::uint64_t stream_time, bool only_changed) noexcept;
+    void begin_session(std::uint64_t stream_time) noexcept;
+    void sync_engine_params(std::uint64_t stream_time, bool send_all) noexcept;
     void handle_transport(const v3_process_context* ctx, int32_t frames) noexcept;
     void collect_param_changes(v3_param_changes** changes, int32_t frames) noexcept;
     void collect_events(v3_event_list** events, int32_t frames) noexcept;
     void add_event(std::uint64_t time, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) noexcept;
     void send_events() noexcept;
-    void render(float* const* out, std::size_t frames, bool offline) noexcept;
-    bool wait_for_audio(std::uint64_t until) noexcept;
+    void wait_for_session(std::uint64_t seen_epoch) noexcept;
+    void render(float* const* out, std::size_t frames, bool offline, bool live) noexcept;
 
     InterfaceSlot<Component, v3_component_cpp> component_slot_;
     InterfaceSlot<Component, v3_audio_processor_cpp> processor_slot_;
     InterfaceSlot<Component, v3_connection_point_cpp> connection_slot_;
     InterfaceSlot<Component, v3_process_context_requirements_cpp> requirements_slot_;
     InterfaceSlot<Component, DiagnosticsVtable> diagnostics_slot_;
+    InterfaceSlot<Component, v3_timer_handler_cpp> timer_slot_;
 
     // ---- control thread ----
     void* host_context_ = nullptr;  // v3_funknown**
     void* peer_ = nullptr;          // v3_connection_point** (a host proxy or our controller)
+    void* run_loop_ = nullptr;      // v3_run_loop** (IRunLoop), when the host context offers one
+    bool timer_registered_ = false;
     std::unique_ptr<EngineLink> link_;
-    bool link_open_ = false;
+    bool link_started_ = false;
+    bool engine_expected_ = false;  // a session runs, or the engine is still starting (no attempt failed)
     EngineConfig link_config_;
-    EngineInfo engine_info_;
-    LatencyKey session_key_;
-    bool have_cached_latency_ = false;
-    LatencyKey cached_key_;
-    std::uint32_t cached_latency_ = 0;
+    std::uint32_t connect_wait_ms_ = 3000;  // how long activation waits for a session
     bool have_setup_ = false;
     double sample_rate_ = 0.0;
     std::int32_t max_block_ = 0;
@@ -134,9 +147,20 @@ private:
     std::uint32_t last_notified_latency_ = 0xFFFFFFFFu;
     std::string last_logged_connect_error_;
     std::uint32_t offline_timeout_ms_ = 30000;
-    mutable std::mutex error_mutex_;  // guards the two strings get_stats() copies from any thread
+    mutable std::mutex error_mutex_;  // guards the strings below (the link's thread writes them)
     std::string last_error_;
     std::string model_name_;
+    std::string last_logged_error_;
+
+    // ---- the latency the host is told (main thread and the link's thread) ----
+    mutable std::mutex latency_mutex_;
+    bool have_cached_latency_ = false;
+    LatencyKey cached_key_;            // the settings a Welcome's D was for
+    std::uint32_t cached_latency_ = 0;
+    LatencyKey started_key_;           // the settings of the link's current run
+    std::atomic<std::int64_t> start_time_ns_{0};  // when the link was started (steady clock), for the log
+    std::atomic<std::int64_t> lost_time_ns_{0};   // when the last session was lost (0: none since the last session)
+    std::atomic<bool> launch_logged_{false};      // "starting the engine" logged since the last session
 
     // ---- shared ----
     std::atomic<bool> active_{false};
@@ -147,11 +171,13 @@ private:
 
     // ---- audio thread (set up by setActive(true) while not processing) ----
     std::uint64_t stream_time_ = 0;
-    std::uint32_t session_latency_ = 0;  // D the reader uses in this session
-    bool session_open_ = false;          // a session with the engine began with this activation
+    std::uint32_t session_latency_ = 0;  // D reported at activation: where silence counts as missing audio
     ProcessMode current_mode_ = ProcessMode::realtime;
-    bool first_block_ = true;
-    bool offline_timed_out_ = false;
+    bool had_session_ = false;           // a session ran in this activation
+    bool offline_timed_out_ = false;     // an offline wait timed out; no more waits until a new session
+    bool engine_unavailable_ = false;    // the engine could not be reached or started; offline blocks do not wait for it
+    HeldMidiState held_;                 // what a new session is told at its start
+    std::vector<MidiEvent> restore_events_;
     double local_norm_[4] = {};
     bool have_prev_ctx_ = false;
     bool prev_playing_ = false;
@@ -166,10 +192,10 @@ private:
 
     // ---- counters (any thread reads) ----
     struct Counters {
-        std::atomic<std::uint64_t> sessions{0}, failed_connects{0}, process_calls{0}, zero_frame_calls{0},
+        std::atomic<std::uint64_t> process_calls{0}, zero_frame_calls{0},
             stream_time{0}, underrun_blocks{0}, missing_frames{0}, offline_waits{0}, offline_timeouts{0},
             events_sent{0}, events_dropped{0}, transport_flushes{0}, process_mode_changes{0},
-            latency_change_requests{0};
+            latency_change_requests{0}, session_recoveries{0}, events_resent{0};
         std::atomic<std::uint32_t> last_process_mode{0};
     } counters_;
 };

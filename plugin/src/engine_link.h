@@ -1,22 +1,34 @@
 // Everything the VST3 shim knows about the engine, behind one small interface.
 //
-// Two sides with different rules:
-//  - open()/close() run off the audio thread (setupProcessing, setActive,
-//    terminate). They may block (bounded by a timeout), allocate and log.
-//  - send_*(), published_until() and read_audio() run on the audio thread:
-//    no allocation, no locks, no blocking. They fail quietly (return false / 0)
-//    when there is no engine.
+// The link keeps a connection to the engine alive by itself (native-bridge's
+// EngineSupervisor does it for BridgeEngineLink): start() returns at once and
+// a thread of the link's connects, starts the engine when none runs, and after
+// an engine death starts another and opens a new *session* (epoch). The shim
+// keeps one stream clock per activation and passes it everywhere; the link maps
+// it to each session's own clock.
 //
-// BridgeEngineLink (bridge_engine_link.h) is the real one: native-bridge's
-// PipeClient + SharedAudioRing. Tests substitute their own.
+// Three sides with different rules:
+//  - start()/stop()/wait_for_session()/info()/last_error(): a control thread
+//    (setupProcessing, setActive, terminate). They may block, allocate, lock.
+//  - state()/counters()/engine_pid(): any thread, wait-free.
+//  - begin_block() ... end_block() and everything between: the audio thread.
+//    No allocation, no locks, no blocking (read_audio_waiting() sleeps, for
+//    offline blocks only). Without a running session they return false / 0.
+// The event handler given to start() runs on the link's own thread: it must
+// not call into the host, and must not call start() or stop().
+//
+// BridgeEngineLink (bridge_engine_link.h) is the real one. Tests substitute their own.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "sostenuto/bridge/engine_supervisor.h"
 #include "sostenuto/bridge/protocol_messages.h"
 
 namespace sostenuto::vst3 {
@@ -24,13 +36,17 @@ namespace sostenuto::vst3 {
 using bridge::LatencyMode;
 using bridge::MidiEvent;
 using bridge::ProcessMode;
+using EngineState = bridge::EngineState;                 // stopped, connecting, running, down
+using EngineEvent = bridge::EngineSupervisorEvent;       // a state change, with the session's D
+using EngineCounters = bridge::EngineSupervisorCounters;  // sessions, launches, failures, ...
+using EngineBlock = bridge::EngineBlock;                 // what begin_block() found
 
 inline constexpr std::uint32_t kRingChannels = 2;
 
 struct EngineConfig {
     std::uint32_t sample_rate = 0;
     std::uint32_t max_block_size = 0;
-    ProcessMode process_mode = ProcessMode::realtime;
+    ProcessMode process_mode = ProcessMode::realtime;  // the first session's; later ones use the last sent
     LatencyMode latency_mode = LatencyMode::live;
     std::uint32_t requested_lookahead_samples = 0;
     std::uint32_t compute_slack_samples = 0;  // the shim's suggestion; the engine decides
@@ -54,51 +70,80 @@ struct EngineInfo {
     std::uint32_t flags = 0;
 };
 
+using EngineEventHandler = std::function<void(const EngineEvent&)>;
+
 class EngineLink {
 public:
     virtual ~EngineLink() = default;
 
     // ---- control thread ----
-    // Connects and handshakes (a new session: stream time starts at 0, the
-    // ring's positions are reset). Closes any previous session first.
-    virtual bool open(const EngineConfig& config, EngineInfo& info, std::string& error) = 0;
-    // Ends the session (Goodbye). Safe to call when not open.
-    virtual void close() = 0;
+    // Ends any previous run, then starts connecting in the background (starting
+    // the engine if it can): returns at once. False (and why) only when it
+    // cannot even try (no ring, no socket path).
+    virtual bool start(const EngineConfig& config, EngineEventHandler on_event, std::string& error) = 0;
+    // Goodbye, and the link's thread ends. Safe to call when not started.
+    virtual void stop() = 0;
+    // Waits until a session runs (true), or an attempt to reach or start the
+    // engine failed after this call began, or the timeout passed (false).
+    virtual bool wait_for_session(std::chrono::milliseconds timeout) = 0;
+    // The running (or last) session's Welcome.
+    virtual std::optional<EngineInfo> info() const = 0;
+    // Why the last attempt or session failed ("" if none has).
+    virtual std::string last_error() const = 0;
 
     // ---- any thread ----
-    // The session is up (handshake done and the engine has not gone away).
-    virtual bool connected() const noexcept = 0;
+    virtual EngineState state() const noexcept = 0;
+    virtual EngineCounters counters() const noexcept = 0;
+    virtual int engine_pid() const noexcept = 0;  // the running session's engine process, 0 if none
 
-    // ---- audio thread ----
+    // ---- audio thread: stream times are the shim's own clock ----
+    virtual EngineBlock begin_block(std::uint64_t stream_time) noexcept = 0;
+    virtual void end_block() noexcept = 0;
     virtual bool send_events(const MidiEvent* events, std::size_t count) noexcept = 0;
     virtual bool send_clock(std::uint64_t stream_time) noexcept = 0;
     virtual bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept = 0;
     virtual bool send_transport_flush(std::uint64_t stream_time) noexcept = 0;
+    // Also remembered without a session: the next session's Hello carries it.
     virtual bool send_process_mode(ProcessMode mode, std::uint64_t stream_time) noexcept = 0;
-    // Render time up to which audio is in the ring (0 without a ring).
-    virtual std::uint64_t published_until() const noexcept = 0;
-    // Copies the published prefix of [render_time, render_time + frames) into
-    // out[0], out[1] and returns its length; the reader then moves past
-    // render_time + frames either way.
-    virtual std::size_t read_audio(std::uint64_t render_time, std::size_t frames, float* const* out) noexcept = 0;
+    // The stream time up to which output is available now (0 without a session).
+    virtual std::uint64_t available_until() const noexcept = 0;
+    // Fills out[0], out[1] [0, frames) with the output for stream times
+    // [stream_time, stream_time + frames) - silence before the session's
+    // audio begins, then the engine's audio - and returns how many leading
+    // frames are real output; the rest are zeros. Never waits.
+    virtual std::size_t read_audio(std::uint64_t stream_time, float* const* out, std::size_t frames) noexcept = 0;
+    // Offline: the same, after sleeping until the block is complete, the
+    // session ends, or max_wait passes.
+    virtual std::size_t read_audio_waiting(std::uint64_t stream_time, float* const* out, std::size_t frames,
+                                           std::chrono::microseconds max_wait) noexcept = 0;
 };
 
 // A link to nothing: the plug-in outputs silence.
 class NullEngineLink final : public EngineLink {
 public:
-    bool open(const EngineConfig&, EngineInfo&, std::string& error) override {
+    bool start(const EngineConfig&, EngineEventHandler, std::string& error) override {
         error = "built without an engine link";
         return false;
     }
-    void close() override {}
-    bool connected() const noexcept override { return false; }
+    void stop() override {}
+    bool wait_for_session(std::chrono::milliseconds) override { return false; }
+    std::optional<EngineInfo> info() const override { return std::nullopt; }
+    std::string last_error() const override { return "built without an engine link"; }
+    EngineState state() const noexcept override { return EngineState::stopped; }
+    EngineCounters counters() const noexcept override { return {}; }
+    int engine_pid() const noexcept override { return 0; }
+    EngineBlock begin_block(std::uint64_t) noexcept override { return {}; }
+    void end_block() noexcept override {}
     bool send_events(const MidiEvent*, std::size_t) noexcept override { return false; }
     bool send_clock(std::uint64_t) noexcept override { return false; }
     bool send_parameter(std::uint64_t, std::uint32_t, float) noexcept override { return false; }
     bool send_transport_flush(std::uint64_t) noexcept override { return false; }
     bool send_process_mode(ProcessMode, std::uint64_t) noexcept override { return false; }
-    std::uint64_t published_until() const noexcept override { return 0; }
-    std::size_t read_audio(std::uint64_t, std::size_t, float* const*) noexcept override { return 0; }
+    std::uint64_t available_until() const noexcept override { return 0; }
+    std::size_t read_audio(std::uint64_t, float* const*, std::size_t) noexcept override { return 0; }
+    std::size_t read_audio_waiting(std::uint64_t, float* const*, std::size_t, std::chrono::microseconds) noexcept override {
+        return 0;
+    }
 };
 
 using EngineLinkFactory = std::function<std::unique_ptr<EngineLink>()>;

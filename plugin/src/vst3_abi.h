@@ -23,6 +23,7 @@
 #include "travesty/factory.h"
 #include "travesty/host.h"
 #include "travesty/message.h"
+#include "travesty/view.h"  // IRunLoop, ITimerHandler (Linux)
 
 namespace sostenuto::vst3 {
 

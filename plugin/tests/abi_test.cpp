@@ -20,6 +20,7 @@ class Abi : public ::testing::Test {
 protected:
     void SetUp() override {
         ::setenv("SOSTENUTO_ENGINE_SOCKET", "/tmp/sostenuto-tests-no-engine/none.sock", 1);
+        test::never_start_an_engine();
         module = std::make_unique<PluginModule>(SOSTENUTO_VST3_BUNDLE);
         plugin = std::make_unique<PluginInstance>(*module);
     }

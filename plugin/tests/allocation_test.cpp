@@ -5,10 +5,14 @@
 // through the shim's code with a mock link (underrun fades, offline waits).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <functional>
 #include <random>
 #include <thread>
 
 #include "allocation_counter.h"
+#include "tests/engine_test_support.h"
 #include "fake_engine.h"
 #include "mock_engine.h"
 #include "plugin_host.h"
@@ -27,6 +31,8 @@ struct Workload {
     int32_t max_block = 512;
     bool offline = false;
     bool switch_modes = false;
+    // Called before each block, outside the counted region (a test's hook: kill the engine, wait).
+    std::function<void(int block, PluginInstance&)> between;
 };
 
 // Drives `plugin` through a busy mix of blocks; returns allocations counted inside process().
@@ -72,6 +78,7 @@ std::size_t drive(PluginInstance& plugin, const Workload& w) {
         b.outputs[0] = left.data();
         b.outputs[1] = right.data();
         b.context = &ctx;
+        if (w.between) w.between(block, plugin);
         arm_allocation_counter();
         const v3_result r = plugin.process(b);
         allocations += disarm_allocation_counter();
@@ -99,6 +106,7 @@ TEST(AllocationCounter, SeesAllocationsMadeInsideTheDlopenedBundle) {
 
 TEST(AudioThread, BundleWithoutEngineDoesNotAllocate) {
     ::setenv("SOSTENUTO_ENGINE_SOCKET", "/tmp/sostenuto-tests-no-engine/none.sock", 1);
+    never_start_an_engine();
     PluginModule module(SOSTENUTO_VST3_BUNDLE);
     PluginInstance plugin(module);
     Workload w;
@@ -109,6 +117,7 @@ TEST(AudioThread, BundleWithoutEngineDoesNotAllocate) {
 TEST(AudioThread, BundleWithTheFakeEngineDoesNotAllocateRealtime) {
     host::FakeEngine engine({});
     ::setenv("SOSTENUTO_ENGINE_SOCKET", engine.socket_path().c_str(), 1);
+    never_start_an_engine();
     PluginModule module(SOSTENUTO_VST3_BUNDLE);
     PluginInstance plugin(module);
     Workload w;
@@ -123,6 +132,7 @@ TEST(AudioThread, BundleWithTheFakeEngineDoesNotAllocateRealtime) {
 TEST(AudioThread, BundleWithTheFakeEngineDoesNotAllocateOffline) {
     host::FakeEngine engine({});
     ::setenv("SOSTENUTO_ENGINE_SOCKET", engine.socket_path().c_str(), 1);
+    never_start_an_engine();
     PluginModule module(SOSTENUTO_VST3_BUNDLE);
     PluginInstance plugin(module);
     Workload w;
@@ -135,6 +145,49 @@ TEST(AudioThread, BundleWithTheFakeEngineDoesNotAllocateOffline) {
     EXPECT_EQ(s.offline_timeouts, 0u);
 }
 
+// The engine process (native-bridge's fake, started by the plug-in itself) is
+// killed mid-stream; the supervisor starts another, and the new session is
+// told the held notes and the pedal: none of it allocates on the audio thread.
+TEST(AudioThread, BundleThroughAnEngineKillAndRestartDoesNotAllocate) {
+    bridge::testing::TemporaryDirectory dir("sostenuto-vst3-alloc");
+    const std::string log = dir / "sostenuto-engine.log";
+    struct Cleanup {
+        std::string log;
+        ~Cleanup() {
+            for (int pid : bridge::testing::fake_engine_pids(log)) bridge::testing::end_process(pid);
+        }
+    } cleanup{log};
+    bridge::testing::ScopedEnvironment socket("SOSTENUTO_ENGINE_SOCKET", (dir / "sostenuto-engine.sock").c_str());
+    bridge::testing::ScopedEnvironment engine("SOSTENUTO_ENGINE", SOSTENUTO_FAKE_ENGINE_PATH);
+    PluginModule module(SOSTENUTO_VST3_BUNDLE);
+    PluginInstance plugin(module);
+    Workload w;
+    w.blocks = 1500;
+    int killed = 0;
+    bool recovered = false;
+    w.between = [&](int block, PluginInstance& p) {
+        sostenuto_stats s{};
+        if (block == 300) {
+            ASSERT_TRUE(p.stats(s));
+            ASSERT_GT(s.engine_pid, 0) << s.last_error;
+            killed = s.engine_pid;
+            ::kill(killed, SIGKILL);
+        } else if (block > 300 && !recovered) {
+            // Paced until the new session plays, so that it does play within the workload.
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            recovered = p.stats(s) && s.session_recoveries > 0;
+        }
+    };
+    EXPECT_EQ(drive(plugin, w), 0u);
+    sostenuto_stats s{};
+    ASSERT_TRUE(plugin.stats(s));
+    EXPECT_TRUE(recovered) << bridge::testing::read_file(log);
+    EXPECT_GE(s.sessions, 2u);
+    EXPECT_GE(s.engine_launches, 2u);
+    EXPECT_EQ(s.sessions_lost, 1u);
+    EXPECT_GT(s.underrun_blocks, 0u);
+}
+
 TEST(AudioThread, UnderrunFadesAndOfflineWaitsDoNotAllocate) {
     MockEngine engine;
     engine.total_latency = 300;
@@ -144,10 +197,16 @@ TEST(AudioThread, UnderrunFadesAndOfflineWaitsDoNotAllocate) {
         PluginInstance plugin(module);
         engine.published = 20000;  // then the "engine" falls behind: underruns, fades
         Workload w;
+        w.between = [&](int block, PluginInstance&) {  // and dies, and is replaced (held notes re-sent)
+            if (block % 400 == 100) engine.kill();
+            if (block % 400 == 150) engine.welcome();
+        };
         EXPECT_EQ(drive(plugin, w), 0u);
         sostenuto_stats s{};
         ASSERT_TRUE(plugin.stats(s));
         EXPECT_GT(s.underrun_blocks, 100u);
+        EXPECT_GE(s.session_recoveries, 4u);
+        EXPECT_GT(s.events_resent, 0u);
     }
     {
         PluginInstance plugin(module);

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "block_dsp.h"
 #include "mock_engine.h"
 #include "parameters.h"
 #include "plugin_host.h"
@@ -287,7 +288,7 @@ TEST_F(Core, OfflineWaitEndsWhenTheEngineGoesAway) {
     engine.published = 0;
     std::thread crash([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        engine.connected = false;
+        engine.kill();  // on another thread, as the link's own thread reports it
     });
     const auto t0 = std::chrono::steady_clock::now();
     run(512, V3_OFFLINE);
@@ -411,6 +412,219 @@ TEST_F(Core, StudioLookaheadReachesTheHello) {
     ASSERT_FALSE(engine.opens.empty());
     EXPECT_EQ(engine.opens.back().latency_mode, bridge::LatencyMode::studio);
     EXPECT_EQ(engine.opens.back().requested_lookahead_samples, 12000u);
+}
+
+// ---- sessions that end and are replaced within one activation (engine crashes) ----
+
+TEST_F(Core, ASessionThatTakesOverIsToldTheHeldNotesPedalControllersAndParameters) {
+    engine.total_latency = 256;
+    start(128);
+    const v3_param_id sustain = mapped(0, 64), bend = mapped(1, 129), mod = mapped(0, 1);
+    run(128, V3_REALTIME, [&](PluginInstance& p) {
+        p.input_params().add(sustain, 5, 1.0);
+        p.input_events().add(note_on(0, 60, 100 / 127.0f, 10));
+        p.input_events().add(note_on(0, 64, 80 / 127.0f, 20));
+        p.input_events().add(note_on(0, 50, 70 / 127.0f, 30));
+        p.input_params().add(vst3::kParamTemperature, 40, (0.5 - 0.05) / 1.95);
+    });
+    run(128, V3_REALTIME, [&](PluginInstance& p) {
+        p.input_events().add(note_off(0, 64, 0.5f, 3));  // released: the pedal holds it
+        p.input_params().add(bend, 7, 1.0);
+        p.input_params().add(mod, 9, 0.5);
+    });
+    run(128);
+    EXPECT_EQ(stats().session_recoveries, 0u);
+
+    engine.kill();
+    const auto silent = run(128, V3_REALTIME, [](PluginInstance& p) { p.input_events().add(note_off(0, 50, 0.5f, 0)); });
+    for (int i = 96; i < 128; ++i) ASSERT_EQ(silent[0][i], 0.0f) << "faded to silence";
+    run(128, V3_REALTIME, [](PluginInstance& p) { p.input_events().add(note_on(1, 67, 1.0f, 60)); });  // played while down
+    EXPECT_GE(stats().underrun_blocks, 2u);
+    EXPECT_EQ(stats().engine_connected, 0u);
+
+    engine.welcome();  // another engine answers: session 2
+    const uint64_t start_of_session = 5 * 128;
+    const auto out = run(128);
+    EXPECT_EQ(stats().session_recoveries, 1u);
+    const auto params = engine.of_kind(Sent::parameter, 2);
+    ASSERT_EQ(params.size(), 3u);
+    for (const Sent& p : params) EXPECT_EQ(p.time, 0u);
+    EXPECT_EQ(params[0].parameter_id, vst3::kParamTemperature);
+    EXPECT_NEAR(params[0].value, 0.5f, 1e-6) << "the value it has now, not its default";
+    const auto events = engine.of_kind(Sent::events, 2);
+    struct E {
+        uint8_t s, d1, d2;
+    };
+    const std::vector<E> expected = {
+        {0xB0, 1, 64},     // controllers first: mod wheel,
+        {0xB0, 64, 127},   // the pedal before the notes it holds,
+        {0xE1, 0x7F, 0x7F},  // pitch bend on channel 2
+        {0x90, 50, 70},    // released while no engine ran, under the pedal: on, then off, so the pedal holds it
+        {0x80, 50, 64},
+        {0x90, 60, 100},   // held
+        {0x90, 64, 80},    // released under the pedal
+        {0x80, 64, 64},
+        {0x91, 67, 127},   // played while no engine ran
+    };
+    ASSERT_EQ(events.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(events[i].time, 0u) << i;
+        EXPECT_EQ(events[i].status, expected[i].s) << i;
+        EXPECT_EQ(events[i].data1, expected[i].d1) << i;
+        EXPECT_EQ(events[i].data2, expected[i].d2) << i;
+    }
+    EXPECT_EQ(stats().events_resent, expected.size());
+    // The new session's clock starts at its first block; its audio after its own latency.
+    const auto clocks = engine.of_kind(Sent::clock, 2);
+    ASSERT_EQ(clocks.size(), 1u);
+    EXPECT_EQ(clocks[0].time, 128u);
+    for (float v : out[0]) ASSERT_EQ(v, 0.0f);  // render times below 0 of session 2
+    const auto next = run(256);
+    for (int i = 0; i < 256; ++i) {
+        const uint64_t s = start_of_session + 128 + static_cast<uint64_t>(i);
+        const float expected_value = s < start_of_session + 256 ? 0.0f : mock_signal(s - start_of_session - 256, 0);
+        ASSERT_EQ(next[0][i], expected_value) << i;
+    }
+}
+
+TEST_F(Core, AfterATransportFlushANewSessionIsToldNothingOfTheOldNotes) {
+    engine.total_latency = 0;
+    start(128);
+    v3_process_context ctx{};
+    ctx.state = V3_PROCESS_CTX_PLAYING;
+    ctx.project_time_in_samples = 0;
+    const v3_param_id sustain = mapped(0, 64);
+    run(128, V3_REALTIME, [&](PluginInstance& p) {
+        p.input_params().add(sustain, 0, 1.0);
+        p.input_events().add(note_on(0, 60, 1.0f, 1));
+    }, &ctx);
+    ctx.state = 0;  // the host stops: flush
+    run(128, V3_REALTIME, {}, &ctx);
+    engine.kill();
+    engine.welcome();
+    run(128, V3_REALTIME, {}, &ctx);
+    EXPECT_EQ(engine.of_kind(Sent::events, 2).size(), 0u);
+    EXPECT_EQ(engine.of_kind(Sent::parameter, 2).size(), 3u);
+    EXPECT_EQ(stats().session_recoveries, 1u);
+}
+
+TEST_F(Core, ANewSessionWithAnotherLatencyAsksTheHostToRestartFromItsRunLoop) {
+    engine.total_latency = 1000;
+    start(256);
+    EXPECT_EQ(plugin->latency(), 1000u);
+    ASSERT_EQ(plugin->application().run_loop.timer_count(), 1u) << "the component's timer on the host's run loop";
+    run(256);
+    engine.kill();
+    engine.total_latency = 1400;  // the replacement engine has another model
+    std::thread link_thread([&] { engine.welcome(); });
+    link_thread.join();
+    run(256);
+    EXPECT_EQ(plugin->handler().restart_calls.load(), 0) << "never from the link's thread nor the audio thread";
+    EXPECT_EQ(plugin->application().run_loop.fire_timers(), 1);  // the host's UI thread
+    EXPECT_TRUE(plugin->handler().pending_restart_flags.load() & V3_RESTART_LATENCY_CHANGED);
+    EXPECT_EQ(stats().latency_change_requests, 1u);
+    EXPECT_EQ(plugin->handle_restarts(), 1);
+    EXPECT_EQ(plugin->latency(), 1400u);
+    plugin->application().run_loop.fire_timers();
+    EXPECT_EQ(plugin->handle_restarts(), 0) << "settles";
+    plugin->deactivate();
+    EXPECT_EQ(plugin->application().run_loop.timer_count(), 0u) << "no timer while inactive";
+}
+
+TEST_F(Core, AnOfflineBlockWaitsForTheEngineToBeReplaced) {
+    engine.total_latency = 0;
+    start(512, V3_OFFLINE);
+    run(512, V3_OFFLINE);
+    engine.kill();
+    std::thread relaunch([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        engine.welcome();
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto out = run(512, V3_OFFLINE);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    relaunch.join();
+    EXPECT_GE(waited, std::chrono::milliseconds(80));
+    for (int i = 0; i < 512; ++i) ASSERT_EQ(out[0][i], mock_signal(static_cast<uint64_t>(i), 0)) << "the new session's audio";
+    EXPECT_EQ(stats().offline_waits, 1u);
+    EXPECT_EQ(stats().offline_timeouts, 0u);
+    EXPECT_EQ(stats().session_recoveries, 1u);
+}
+
+TEST_F(Core, AnOfflineBlockWaitsAlsoWhenTheLinkHasNotYetNoticedTheEngineDied) {
+    engine.total_latency = 0;
+    start(512, V3_OFFLINE);
+    run(512, V3_OFFLINE);
+    engine.gone = true;  // no session for the next block, yet the state still says running
+    std::thread link_thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        engine.kill();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        engine.welcome();
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto out = run(512, V3_OFFLINE);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    link_thread.join();
+    EXPECT_GE(waited, std::chrono::milliseconds(70));
+    for (int i = 0; i < 512; ++i) ASSERT_EQ(out[0][i], mock_signal(static_cast<uint64_t>(i), 0));
+    EXPECT_EQ(stats().session_recoveries, 1u);
+    EXPECT_EQ(stats().underrun_blocks, 0u);
+}
+
+TEST_F(Core, AnOfflineBlockStopsWaitingWhenTheEngineCannotBeRestarted) {
+    engine.total_latency = 0;
+    start(512, V3_OFFLINE);
+    run(512, V3_OFFLINE);
+    engine.kill();
+    std::thread attempt([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        engine.fail("cannot start the engine");
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    run(512, V3_OFFLINE);
+    attempt.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+    t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i) run(512, V3_OFFLINE);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100)) << "no more waits";
+    EXPECT_EQ(stats().offline_waits, 1u);
+    EXPECT_EQ(stats().offline_timeouts, 0u);
+}
+
+TEST(HeldMidiState, TracksWhatSoundsAndWhatTheControllersAre) {
+    vst3::HeldMidiState held;
+    vst3::MidiEvent out[vst3::HeldMidiState::kMaxRestoreEvents];
+    auto apply = [&](uint8_t s, uint8_t d1, uint8_t d2) { held.apply(vst3::MidiEvent{0, s, d1, d2}); };
+    apply(0x90, 60, 100);
+    apply(0x90, 62, 0);  // a note-on with velocity 0 is a note-off
+    EXPECT_TRUE(held.sounding(0, 60));
+    EXPECT_FALSE(held.sounding(0, 62));
+    apply(0xB0, 64, 127);
+    apply(0x80, 60, 0);
+    EXPECT_TRUE(held.sounding(0, 60)) << "held by the pedal";
+    apply(0xB0, 64, 0);
+    EXPECT_FALSE(held.sounding(0, 60)) << "pedal up";
+    apply(0x92, 70, 90);
+    apply(0xB2, 123, 0);
+    EXPECT_FALSE(held.sounding(2, 70)) << "all notes off";
+    apply(0xB3, 7, 90);
+    apply(0xE3, 0, 64);
+    apply(0xB3, 121, 0);  // reset all controllers
+    apply(0xB0, 11, 100);
+    std::size_t n = held.restore(42, out, vst3::HeldMidiState::kMaxRestoreEvents);
+    ASSERT_EQ(n, 2u);  // channel 1: the pedal (up) and expression; channel 4: nothing after the reset
+    EXPECT_EQ(out[0].status, 0xB0);
+    EXPECT_EQ(out[0].data1, 11);
+    EXPECT_EQ(out[1].data1, 64);
+    EXPECT_EQ(out[1].data2, 0);
+    EXPECT_EQ(out[1].stream_time, 42u);
+    for (uint8_t key = 0; key < 128; ++key) apply(0x9F, key, 1);
+    n = held.restore(0, out, vst3::HeldMidiState::kMaxRestoreEvents);
+    EXPECT_EQ(n, 2u + 128u);
+    held.flush();
+    n = held.restore(0, out, vst3::HeldMidiState::kMaxRestoreEvents);
+    EXPECT_EQ(n, 1u) << "a flush forgets notes and the pedal, keeps the other controllers";
 }
 
 TEST_F(Core, WithoutAnEngineTheShimPlaysSilence) {

@@ -3,10 +3,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "travesty/events.h"
 
 namespace sostenuto::test {
+
+// For tests that must not start an engine process: an explicit SOSTENUTO_ENGINE
+// that does not exist leaves the plug-in nothing to start (it never falls back
+// to the engine bundled by `make bundle`); it only connects.
+inline void never_start_an_engine() { ::setenv("SOSTENUTO_ENGINE", "/nonexistent/sostenuto-tests-start-no-engine", 1); }
 
 inline v3_event note_on(int16_t channel, int16_t pitch, float velocity, int32_t offset) {
     v3_event e{};

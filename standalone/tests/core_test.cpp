@@ -433,6 +433,7 @@ protected:
     }
 
     TemporaryDirectory dir_{"sostenuto-jack-core-test"};
+    testing::ScopedEnvironment log_events_{testing::fake_engine_log_events, "1"};  // inherited by the engines launched
     EngineSupervisorConfig config_;
     EngineSupervisor supervisor_;
     std::uint32_t latency_ = 0;

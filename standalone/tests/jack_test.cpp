@@ -87,7 +87,9 @@ protected:
         if (fake) argv.insert(argv.end(), {"--engine-arg", "--signal", "--engine-arg", "notes"});
         argv.insert(argv.end(), arguments.begin(), arguments.end());
         jack_.reset();
-        jack_ = std::make_unique<ChildProcess>(argv, std::map<std::string, std::string>{{"SOSTENUTO_ENGINE", engine}},
+        jack_ = std::make_unique<ChildProcess>(argv,
+                                               std::map<std::string, std::string>{{"SOSTENUTO_ENGINE", engine},
+                                                                                  {testing::fake_engine_log_events, "1"}},
                                                dir_ / ("sostenuto-jack-" + std::to_string(++runs_) + ".log"));
         ASSERT_TRUE(jack_->started());
     }
@@ -463,9 +465,12 @@ TEST_F(JackStandalone, FreewheelingWaitsForTheEngine) {
     EXPECT_GT(status_number(after, "offline_periods"), 40u * 4800u / kPeriod);
     EXPECT_EQ(status_number(after, "offline_timeouts"), 0u);
     const std::string log = read_file(engine_log());
-    const auto offline = log.find(" offline\n", log.find("process mode t="));
+    const auto offline = log.find(" offline\n", log.find(": process mode "));
     EXPECT_NE(offline, std::string::npos) << "no ProcessMode offline";
-    EXPECT_NE(log.find("process mode t=", offline), std::string::npos) << "no ProcessMode realtime after it";
+    const auto back = log.find(": process mode ", offline);
+    ASSERT_NE(back, std::string::npos) << "no ProcessMode after the offline one";
+    EXPECT_EQ(log.substr(back, log.find('\n', back) - back).rfind(" realtime"), log.find('\n', back) - back - 9)
+        << "the ProcessMode after the offline one is not realtime";
     // And realtime again: on time, no underruns.
     const jack_nframes_t g = source_.now() + 9600;
     source_.play(g, {0x90, 69, 100});

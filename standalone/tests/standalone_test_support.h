@@ -16,8 +16,12 @@ namespace sostenuto::standalone::testing {
 
 using namespace sostenuto::bridge::testing;
 
-// "fake-engine: instance N: event t=T status=0xSS data1=A data2=B"; `process`
-// counts the engine processes in the log (each starts with "started pid="), from 1.
+// Makes the fake engine log what it receives (set in the environment an engine inherits).
+inline constexpr const char* fake_engine_log_events = "SOSTENUTO_FAKE_ENGINE_LOG_EVENTS";
+
+// What sostenuto_fake_engine logs with SOSTENUTO_FAKE_ENGINE_LOG_EVENTS=1:
+// "fake-engine: instance N: event T 0xSS D1 D2"; `process` counts the engine
+// processes in the log (each starts with "started pid="), from 1.
 struct LoggedEvent {
     int process = 0;
     int instance = 0;
@@ -34,7 +38,7 @@ inline std::vector<LoggedEvent> logged_events(const std::string& log_path) {
         LoggedEvent e;
         e.process = process;
         unsigned long long t = 0;
-        if (std::sscanf(line.c_str(), "fake-engine: instance %d: event t=%llu status=0x%x data1=%d data2=%d", &e.instance, &t,
+        if (std::sscanf(line.c_str(), "fake-engine: instance %d: event %llu 0x%x %d %d", &e.instance, &t,
                         &e.status, &e.data1, &e.data2) == 5) {
             e.time = t;
             events.push_back(e);
@@ -43,7 +47,7 @@ inline std::vector<LoggedEvent> logged_events(const std::string& log_path) {
     return events;
 }
 
-// "fake-engine: instance N: parameter t=T id=I value=V"
+// "fake-engine: instance N: parameter T ID VALUE"
 struct LoggedParameter {
     int process = 0;
     int instance = 0;
@@ -61,7 +65,7 @@ inline std::vector<LoggedParameter> logged_parameters(const std::string& log_pat
         LoggedParameter p;
         p.process = process;
         unsigned long long t = 0;
-        if (std::sscanf(line.c_str(), "fake-engine: instance %d: parameter t=%llu id=%u value=%lf", &p.instance, &t, &p.id,
+        if (std::sscanf(line.c_str(), "fake-engine: instance %d: parameter %llu %u %lf", &p.instance, &t, &p.id,
                         &p.value) == 4) {
             p.time = t;
             parameters.push_back(p);

@@ -267,6 +267,35 @@ const v3_host_application_cpp* application_vtable() {
     return &v;
 }
 
+const v3_run_loop_cpp* run_loop_vtable() {
+    static const v3_run_loop_cpp v = [] {
+        v3_run_loop_cpp t{};
+        fill_unknown<RunLoop>(t);
+        t.loop.register_event_handler = [](void*, v3_event_handler**, int) { return static_cast<v3_result>(V3_NOT_IMPLEMENTED); };
+        t.loop.unregister_event_handler = [](void*, v3_event_handler**) { return static_cast<v3_result>(V3_NOT_IMPLEMENTED); };
+        t.loop.register_timer = [](void* self, v3_timer_handler** handler, uint64_t ms) {
+            if (handler == nullptr) return static_cast<v3_result>(V3_INVALID_ARG);
+            RunLoop* loop = RunLoop::self(self);
+            add_ref(handler);
+            loop->timers.emplace_back(handler, ms);
+            ++loop->registrations;
+            return static_cast<v3_result>(V3_OK);
+        };
+        t.loop.unregister_timer = [](void* self, v3_timer_handler** handler) {
+            RunLoop* loop = RunLoop::self(self);
+            for (auto it = loop->timers.begin(); it != loop->timers.end(); ++it) {
+                if (it->first != handler) continue;
+                loop->timers.erase(it);
+                release(handler);
+                return static_cast<v3_result>(V3_OK);
+            }
+            return static_cast<v3_result>(V3_INVALID_ARG);
+        };
+        return t;
+    }();
+    return &v;
+}
+
 }  // namespace
 
 void* query(void* obj, const uint8_t* iid) {
@@ -371,8 +400,32 @@ Message::Message() : HostObject(message_vtable()), attributes(new AttributeList)
 Message::~Message() { attributes->unref(); }
 v3_result Message::query_interface(const uint8_t* iid, void** obj) { return answer(this, iid, v3_message_iid, obj); }
 
+RunLoop::RunLoop() : HostObject(run_loop_vtable()) { heap = false; }
+RunLoop::~RunLoop() {
+    for (auto& timer : timers) release(timer.first);
+}
+v3_result RunLoop::query_interface(const uint8_t* iid, void** obj) { return answer(this, iid, v3_run_loop_iid, obj); }
+int RunLoop::fire_timers() {
+    // A timer may unregister itself (or others) while it runs: fire a copy, if still registered.
+    const auto snapshot = timers;
+    int fired = 0;
+    for (const auto& timer : snapshot) {
+        bool still = false;
+        for (const auto& t : timers) still = still || t.first == timer.first;
+        if (!still) continue;
+        vtable_of<v3_timer_handler_cpp>(timer.first)->timer.on_timer(timer.first);
+        ++fired;
+    }
+    return fired;
+}
+
 HostApplication::HostApplication() : HostObject(application_vtable()) {}
 v3_result HostApplication::query_interface(const uint8_t* iid, void** obj) {
+    if (offer_run_loop && iid_equal(iid, v3_run_loop_iid)) {
+        run_loop.ref();
+        *obj = run_loop.as_interface();
+        return V3_OK;
+    }
     return answer(this, iid, v3_host_application_iid, obj);
 }
 

@@ -25,6 +25,7 @@
 #include "travesty/factory.h"
 #include "travesty/host.h"
 #include "travesty/message.h"
+#include "travesty/view.h"
 
 namespace sostenuto::host {
 
@@ -160,12 +161,28 @@ public:
     AttributeList* attributes;
 };
 
+// ---- IRunLoop (Linux): the host's UI-thread loop, here pumped by the test ----
+class RunLoop : public HostObject<RunLoop, v3_run_loop_cpp> {
+public:
+    RunLoop();
+    ~RunLoop() override;
+    v3_result query_interface(const uint8_t* iid, void** obj);
+    // Calls every registered timer once (on the calling thread, which plays the UI thread).
+    int fire_timers();
+    std::size_t timer_count() const { return timers.size(); }
+    std::vector<std::pair<void*, uint64_t>> timers;  // v3_timer_handler** and its interval (ms)
+    int registrations = 0;
+};
+
 // ---- IHostApplication ----
 class HostApplication : public HostObject<HostApplication, v3_host_application_cpp> {
 public:
     HostApplication();
     v3_result query_interface(const uint8_t* iid, void** obj);
     std::atomic<int> messages_created{0};
+    // Offered through queryInterface (as some Linux hosts do) unless turned off.
+    bool offer_run_loop = true;
+    RunLoop run_loop;
 };
 
 }  // namespace sostenuto::host

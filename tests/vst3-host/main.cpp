@@ -1,10 +1,14 @@
 // sostenuto-test-host: a headless VST3 host for the Sostenuto plug-in (or any
 // VST3 instrument): renders a MIDI file through the real bundle and writes a
 // float WAV aligned by the plug-in's reported latency.
+#include <signal.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -20,17 +24,30 @@ const char* kUsage =
     "           [--rate HZ] [--block N|varying] [--max-block N] [--mode realtime|offline]\n"
     "           [--setup-mode realtime|offline] [--paced] [--tail SECONDS] [--seed N]\n"
     "           [--gain-db DB] [--temperature T] [--latency-mode live|studio] [--lookahead-ms MS]\n"
-    "           [--engine-socket PATH] [--stopped] [--fail-on-underrun] [--require-engine]\n"
+    "           [--engine-socket PATH] [--engine PATH] [--kill-engine-at SECONDS]\n"
+    "           [--stopped] [--fail-on-underrun] [--require-engine]\n"
+    "           [--calls N] [--no-op] [--rt-priority N] [--stats-json FILE]\n"
     "\n"
     "  --block varying    random block sizes in [1, --max-block] (default 1024), with 0-frame calls\n"
     "  --mode offline     every block is kOffline (the plug-in waits for the engine)\n"
     "  --setup-mode       setupProcessing's mode if different (Ardour 7.3: realtime setup, offline blocks)\n"
     "  --paced            deliver blocks no faster than real time (like a sound card)\n"
     "  --engine-socket    sets SOSTENUTO_ENGINE_SOCKET for the plug-in\n"
+    "  --engine           sets SOSTENUTO_ENGINE (the engine the plug-in starts when none runs)\n"
+    "  --kill-engine-at   SIGKILL the plug-in's engine process at this stream time (seconds), once,\n"
+    "                     and report the process() times from the kill until the plug-in recovered\n"
+    "  --calls N          exactly N process() calls whatever the MIDI's length (then --midi and -o\n"
+    "                     are optional: no MIDI = no events, no -o = no WAV)\n"
+    "  --no-op            time an in-process no-op (zero the outputs) instead of the plug-in's\n"
+    "                     process(): the host's own per-call floor (the plug-in is still set up)\n"
+    "  --rt-priority N    run the process() loop SCHED_FIFO at priority N (1-99), as DAWs run their\n"
+    "                     audio threads (set after activation; an error if the system refuses)\n"
+    "  --stats-json FILE  also write the per-call times and the plug-in's counters as JSON\n"
     "  The WAV starts at MIDI time 0: the first <latency> samples of output are dropped.\n";
 
 struct Args {
-    std::string plugin, midi, output, engine_socket;
+    std::string plugin, midi, output, engine_socket, engine, stats_json;
+    double kill_engine_at = -1;
     RenderOptions options;
     bool fail_on_underrun = false;
     bool require_engine = false;
@@ -85,14 +102,29 @@ Args parse(int argc, char** argv) {
             a.latency_mode = v == "studio";
             a.have_mode = true;
         } else if (k == "--engine-socket") a.engine_socket = value();
+        else if (k == "--engine") a.engine = value();
+        else if (k == "--kill-engine-at") a.kill_engine_at = number(value(), "--kill-engine-at");
         else if (k == "--fail-on-underrun") a.fail_on_underrun = true;
         else if (k == "--require-engine") a.require_engine = true;
+        else if (k == "--calls") {
+            const double calls = number(value(), "--calls");
+            if (!(calls >= 1 && calls <= 1e8) || calls != std::floor(calls)) throw std::invalid_argument("--calls out of range");
+            a.options.calls = static_cast<int64_t>(calls);
+        } else if (k == "--no-op") a.options.noop = true;
+        else if (k == "--rt-priority") {
+            const double priority = number(value(), "--rt-priority");
+            if (!(priority >= 1 && priority <= 99) || priority != std::floor(priority)) throw std::invalid_argument("--rt-priority must be 1..99");
+            a.options.rt_priority = static_cast<int>(priority);
+        }
+        else if (k == "--stats-json") a.stats_json = value();
         else if (k == "-h" || k == "--help") {
             std::fputs(kUsage, stdout);
             std::exit(0);
         } else throw std::invalid_argument("unknown option " + k);
     }
-    if (a.plugin.empty() || a.midi.empty() || a.output.empty()) throw std::invalid_argument("--plugin, --midi and -o are required");
+    if (a.plugin.empty()) throw std::invalid_argument("--plugin is required");
+    if (a.options.calls == 0 && (a.midi.empty() || a.output.empty()))
+        throw std::invalid_argument("--midi and -o are required (without --calls)");
     if (!(a.options.sample_rate >= 8000 && a.options.sample_rate <= 384000)) throw std::invalid_argument("--rate out of range");
     if (!a.options.varying && (a.options.block < 1 || a.options.block > 65536)) throw std::invalid_argument("--block out of range");
     if (a.options.max_block < 1 || a.options.max_block > 65536) throw std::invalid_argument("--max-block out of range");
@@ -113,6 +145,60 @@ void add_parameter(PluginInstance& plugin, Args& a, const char* title, double pl
     throw std::runtime_error(std::string("the plug-in has no parameter '") + title + "'");
 }
 
+// JSON string contents (paths, model names): quotes, backslashes, control characters.
+std::string json_escape(const std::string& text) {
+    std::string out;
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20) {
+            char buffer[8];
+            std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+            out += buffer;
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+// The numbers of the text report, machine-readable (benchmarks/bridge-overhead).
+// Times are per process() call in microseconds; quantiles are nearest-rank.
+void write_stats_json(const std::string& path, const Args& a, const PluginModule& module, const RenderResult& r) {
+    FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    const std::vector<double>& t = r.process_micros;
+    const double mean = t.empty() ? 0.0 : std::accumulate(t.begin(), t.end(), 0.0) / static_cast<double>(t.size());
+    const sostenuto_stats& s = r.stats;
+    std::fprintf(f, "{\n");
+    std::fprintf(f, "  \"plugin\": \"%s\",\n", json_escape(module.binary_path()).c_str());
+    std::fprintf(f, "  \"midi\": \"%s\",\n", json_escape(a.midi).c_str());
+    std::fprintf(f, "  \"noop\": %s,\n", a.options.noop ? "true" : "false");
+    std::fprintf(f, "  \"mode\": \"%s\",\n", a.options.process_mode == V3_OFFLINE ? "offline" : "realtime");
+    std::fprintf(f, "  \"paced\": %s,\n", a.options.paced ? "true" : "false");
+    std::fprintf(f, "  \"rt_priority\": %d,\n", a.options.rt_priority);
+    std::fprintf(f, "  \"rate\": %.0f,\n", a.options.sample_rate);
+    std::fprintf(f, "  \"block\": %d,\n", a.options.varying ? -1 : a.options.block);
+    std::fprintf(f, "  \"latency_samples\": %u,\n", r.latency);
+    std::fprintf(f, "  \"calls\": %llu,\n", static_cast<unsigned long long>(r.process_calls));
+    std::fprintf(f, "  \"stream_frames\": %llu,\n", static_cast<unsigned long long>(r.stream_frames));
+    std::fprintf(f, "  \"wall_seconds\": %.6f,\n", r.wall_seconds);
+    std::fprintf(f, "  \"process_us\": {\"min\": %.4f, \"mean\": %.4f, \"p50\": %.4f, \"p90\": %.4f, \"p99\": %.4f, "
+                 "\"p999\": %.4f, \"max\": %.4f},\n",
+                 quantile(t, 0.0), mean, quantile(t, 0.5), quantile(t, 0.9), quantile(t, 0.99), quantile(t, 0.999), quantile(t, 1.0));
+    std::fprintf(f, "  \"have_stats\": %s,\n", r.have_stats ? "true" : "false");
+    std::fprintf(f, "  \"engine_connected\": %s,\n", r.have_stats && s.sessions > 0 ? "true" : "false");
+    std::fprintf(f, "  \"model\": \"%s\",\n", r.have_stats ? json_escape(s.model_name).c_str() : "");
+    std::fprintf(f, "  \"underrun_blocks\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.underrun_blocks : 0));
+    std::fprintf(f, "  \"missing_frames\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.missing_frames : 0));
+    std::fprintf(f, "  \"events_sent\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.events_sent : 0));
+    std::fprintf(f, "  \"events_dropped\": %llu\n", static_cast<unsigned long long>(r.have_stats ? s.events_dropped : 0));
+    std::fprintf(f, "}\n");
+    if (std::fclose(f) != 0) throw std::runtime_error("cannot write " + path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,7 +211,8 @@ int main(int argc, char** argv) {
     }
     try {
         if (!args.engine_socket.empty()) ::setenv("SOSTENUTO_ENGINE_SOCKET", args.engine_socket.c_str(), 1);
-        const std::vector<TimedMidi> midi = read_midi_input(args.midi);
+        if (!args.engine.empty()) ::setenv("SOSTENUTO_ENGINE", args.engine.c_str(), 1);
+        const std::vector<TimedMidi> midi = args.midi.empty() ? std::vector<TimedMidi>{} : read_midi_input(args.midi);
         PluginModule module(args.plugin);
         PluginInstance plugin(module);
         if (args.have_gain) add_parameter(plugin, args, "Output Gain", args.gain_db);
@@ -133,8 +220,30 @@ int main(int argc, char** argv) {
         if (args.have_mode) add_parameter(plugin, args, "Latency Mode", args.latency_mode);
         if (args.have_lookahead) add_parameter(plugin, args, "Lookahead", args.lookahead_ms);
 
+        // --kill-engine-at: the call after which the engine was killed, and the one that had a session again.
+        size_t kill_call = 0, recovered_call = 0;
+        int killed_pid = 0;
+        uint64_t recoveries_before = 0;
+        if (args.kill_engine_at >= 0) {
+            args.options.count_context_switches = true;
+            size_t calls = 0;
+            const uint64_t kill_at = static_cast<uint64_t>(std::llround(args.kill_engine_at * args.options.sample_rate));
+            args.options.after_block = [&](PluginInstance& p, uint64_t stream_time) {
+                ++calls;
+                sostenuto_stats s{};
+                if (killed_pid == 0 && stream_time >= kill_at && p.stats(s) && s.engine_pid > 0) {
+                    killed_pid = s.engine_pid;
+                    recoveries_before = s.session_recoveries;
+                    ::kill(killed_pid, SIGKILL);
+                    kill_call = calls;
+                } else if (killed_pid != 0 && recovered_call == 0 && p.stats(s) && s.session_recoveries > recoveries_before) {
+                    recovered_call = calls;
+                }
+            };
+        }
         const RenderResult r = render(plugin, midi, args.options);
-        write_float_wav(args.output, static_cast<uint32_t>(std::lround(args.options.sample_rate)), r.audio);
+        if (!args.output.empty()) write_float_wav(args.output, static_cast<uint32_t>(std::lround(args.options.sample_rate)), r.audio);
+        if (!args.stats_json.empty()) write_stats_json(args.stats_json, args, module, r);
 
         const double rate = args.options.sample_rate;
         float peak = 0;
@@ -143,13 +252,15 @@ int main(int argc, char** argv) {
         const double seconds = static_cast<double>(r.stream_frames) / rate;
         const double block_budget_us = 1e6 * (args.options.varying ? args.options.max_block : args.options.block) / rate;
         std::printf("plugin        %s\n", module.binary_path().c_str());
-        std::printf("input         %s: %zu events\n", args.midi.c_str(), midi.size());
+        std::printf("input         %s: %zu events\n", args.midi.empty() ? "(none)" : args.midi.c_str(), midi.size());
         std::printf("render        %.0f Hz, block %s, %s%s%s\n", rate,
                     args.options.varying ? ("varying 0.." + std::to_string(args.options.max_block)).c_str()
                                          : std::to_string(args.options.block).c_str(),
                     args.options.process_mode == V3_OFFLINE ? "offline" : "realtime",
                     args.options.setup_mode >= 0 ? (args.options.setup_mode == V3_OFFLINE ? " (setup offline)" : " (setup realtime)") : "",
                     args.options.paced ? ", paced" : "");
+        if (args.options.rt_priority > 0) std::printf("scheduling    SCHED_FIFO %d for the process() loop\n", args.options.rt_priority);
+        if (args.options.noop) std::printf("no-op         timed an in-process no-op, not the plug-in's process()\n");
         std::printf("latency       %u samples (%.2f ms), tail %u samples\n", r.latency, 1000.0 * r.latency / rate, r.tail);
         std::printf("process       %llu calls, p50 %.1f us, p99 %.1f us, max %.1f us (budget %.0f us per full block)\n",
                     static_cast<unsigned long long>(r.process_calls), quantile(r.process_micros, 0.5),
@@ -170,10 +281,36 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(s.transport_flushes),
                         static_cast<unsigned long long>(s.process_mode_changes));
         }
+        if (r.have_stats) {
+            const sostenuto_stats& s = r.stats;
+            std::printf("engine pid    %d; %llu launched by the plug-in, %llu sessions, %llu lost, %llu recovered (%llu events re-sent)\n",
+                        s.engine_pid, static_cast<unsigned long long>(s.engine_launches),
+                        static_cast<unsigned long long>(s.sessions), static_cast<unsigned long long>(s.sessions_lost),
+                        static_cast<unsigned long long>(s.session_recoveries), static_cast<unsigned long long>(s.events_resent));
+        }
+        if (args.kill_engine_at >= 0) {
+            if (killed_pid == 0) {
+                std::printf("kill          no engine process to kill at %.3f s\n", args.kill_engine_at);
+            } else {
+                const size_t end = recovered_call ? recovered_call : r.process_micros.size();
+                std::vector<double> outage(r.process_micros.begin() + static_cast<long>(kill_call),
+                                           r.process_micros.begin() + static_cast<long>(end));
+                uint64_t switches = 0;
+                for (uint32_t v : r.process_switches) switches += v;
+                std::printf("kill          engine pid %d killed after call %zu (%.3f s); %s after %zu calls (%.3f s of stream)\n",
+                            killed_pid, kill_call, static_cast<double>(r.process_stream_times[kill_call - 1]) / rate,
+                            recovered_call ? "a new session played" : "no new session", end - kill_call,
+                            recovered_call ? static_cast<double>(r.process_stream_times[end - 1] - r.process_stream_times[kill_call - 1]) / rate
+                                           : 0.0);
+                std::printf("outage        process p50 %.1f us, p99 %.1f us, max %.1f us over %zu calls; %llu voluntary context switches in all process() calls\n",
+                            quantile(outage, 0.5), quantile(outage, 0.99), quantile(outage, 1.0), outage.size(),
+                            static_cast<unsigned long long>(switches));
+            }
+        }
         if (r.restarts_before_render || r.restart_requests_during_render)
             std::printf("restarts      %d handled before the render, %d requested during it (ignored)\n",
                         r.restarts_before_render, r.restart_requests_during_render);
-        std::printf("output        %s: %zu frames, peak %.1f dBFS\n", args.output.c_str(), r.audio[0].size(),
+        std::printf("output        %s: %zu frames, peak %.1f dBFS\n", args.output.empty() ? "(not written)" : args.output.c_str(), r.audio[0].size(),
                     peak > 0 ? 20.0 * std::log10(peak) : -INFINITY);
 
         plugin.deactivate();

@@ -319,7 +319,8 @@ v3_result PluginInstance::process(const Block& block) {
     data.input_events = static_cast<v3_event_list**>(input_events_->as_interface());
     data.output_events = static_cast<v3_event_list**>(output_events_->as_interface());
     data.ctx = block.context;
-    const v3_result r = vtable_of<v3_audio_processor_cpp>(processor_)->proc.process(processor_, &data);
+    const v3_result r = process_override_ != nullptr ? process_override_(processor_, &data)
+                                                     : vtable_of<v3_audio_processor_cpp>(processor_)->proc.process(processor_, &data);
     last_silence_flags_ = outputs.channel_silence_bitset;
     return r;
 }

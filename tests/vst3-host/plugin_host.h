@@ -105,6 +105,11 @@ public:
         bool no_output_bus = false;
     };
     v3_result process(const Block& block);
+    // Calls `fn` instead of the plug-in's IAudioProcessor::process (with the
+    // same ProcessData, through a pointer as the vtable would): the test
+    // host's --no-op baseline. nullptr restores the plug-in's.
+    using ProcessFn = v3_result (*)(void* processor, v3_process_data* data);
+    void set_process_override(ProcessFn fn) { process_override_ = fn; }
     ParameterChanges& input_params() { return *input_params_; }
     ParameterChanges& output_params() { return *output_params_; }
     EventList& input_events() { return *input_events_; }
@@ -125,6 +130,7 @@ private:
     bool controller_is_component_ = false;
     bool active_ = false;
     uint64_t last_silence_flags_ = 0;
+    ProcessFn process_override_ = nullptr;
 };
 
 }  // namespace sostenuto::host

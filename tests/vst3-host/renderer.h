@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,22 @@ struct RenderOptions {
     // to the processor in the first block: (parameter id, normalised value).
     std::vector<std::pair<v3_param_id, double>> parameters;
     bool playing = true;          // ProcessContext transport state
+    // Counts each process() call's voluntary context switches (getrusage):
+    // a call that slept, waited on a lock or blocked in a system call has some.
+    bool count_context_switches = false;
+    // Called after every process() call with the stream time it reached: a
+    // test's hook to act mid-render (kill the engine, pump the UI run loop).
+    std::function<void(PluginInstance&, uint64_t stream_time)> after_block;
+    // > 0: exactly this many process() calls, whatever the MIDI's length and the
+    // tail (benchmarks); events past the last call are not sent.
+    int64_t calls = 0;
+    // Time an in-process no-op instead of the plug-in's process() (see noop_process).
+    bool noop = false;
+    // > 0: the process() loop runs SCHED_FIFO at this priority, as a DAW's audio
+    // thread does; set after activation, so threads the plug-in started while
+    // being set up keep the normal policy (a DAW sets up from its UI thread).
+    // Refused by the system -> std::runtime_error.
+    int rt_priority = 0;
 };
 
 struct RenderResult {
@@ -39,6 +56,8 @@ struct RenderResult {
     uint64_t stream_frames = 0;
     uint64_t process_calls = 0;
     std::vector<double> process_micros;  // per call
+    std::vector<uint64_t> process_stream_times;  // per call: the stream time it started at
+    std::vector<uint32_t> process_switches;      // per call, with count_context_switches
     double wall_seconds = 0;
     int restarts_before_render = 0;
     int restart_requests_during_render = 0;

@@ -24,8 +24,8 @@ struct sostenuto_stats {
     uint32_t engine_latency_samples; /* D from the engine's Welcome (0: none yet) */
     uint32_t engine_lookahead_samples;
     uint32_t last_process_mode;      /* 0 realtime, 1 prefetch, 2 offline (VST3 numbering) */
-    uint64_t sessions;               /* handshakes that succeeded */
-    uint64_t failed_connects;
+    uint64_t sessions;               /* engine sessions (Welcomes) since the component was created */
+    uint64_t failed_connects;        /* attempts to reach or start the engine that failed */
     uint64_t process_calls;          /* every process() call */
     uint64_t zero_frame_calls;
     uint64_t stream_time;            /* s: samples since setActive(true) */
@@ -40,6 +40,13 @@ struct sostenuto_stats {
     uint64_t latency_change_requests; /* latencyChanged messages sent to the controller */
     char model_name[64];
     char last_error[256];
+    /* Appended later: a caller with an older, shorter struct gets the fields above. */
+    uint32_t engine_state;           /* 0 stopped, 1 connecting (or starting the engine), 2 running, 3 down */
+    int32_t engine_pid;              /* the engine process of the running session, 0 if none */
+    uint64_t engine_launches;        /* engine processes this instance started */
+    uint64_t sessions_lost;          /* sessions the engine ended (a crash, an error), not the plug-in */
+    uint64_t session_recoveries;     /* sessions that took over within an activation after one was lost */
+    uint64_t events_resent;          /* held notes, pedal and controllers re-sent to such sessions */
 };
 
 struct sostenuto_diagnostics_vtable {
