@@ -147,9 +147,25 @@ grep '^check:' "$work/check.log"
 t1="$(now)"
 
 # ---- Export ----------------------------------------------------------------------------------
-rm -f "$out"
-ardour7-export -b float -o "$out" "$session" "$name" > "$work/export.log" 2>&1 \
-    || fail_with_log "ardour7-export" "$work/export.log"
+# Ardour 7.3's exporter hung once here in start_audio_export (Butler::wait_until_finished, the
+# butler blocked in butler_transport_work) with the Sostenuto VST3 loaded; the plug-in's only
+# threads on the stacks were its idle I/O and supervisor threads, and the cause is not found yet.
+# A hung export is killed after EXPORT_TIMEOUT seconds and tried again, at most 3 times, so the
+# test cannot stall CI; each attempt's log is kept and a hang is reported.
+EXPORT_TIMEOUT="${EXPORT_TIMEOUT:-240}"
+for attempt in 1 2 3; do
+    rm -f "$out"
+    rc=0
+    timeout -k 10 "$EXPORT_TIMEOUT" ardour7-export -b float -o "$out" "$session" "$name" > "$work/export.log" 2>&1 || rc=$?
+    [ "$rc" = 0 ] && break
+    cp "$work/export.log" "$work/export.attempt$attempt.log"
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        echo "note: ardour7-export hung (killed after ${EXPORT_TIMEOUT} s, attempt $attempt); plug-in lines: $(grep -m3 sostenuto "$work/export.log" | tr '\n' ' ')"
+        continue
+    fi
+    fail_with_log "ardour7-export" "$work/export.log"
+done
+[ "$rc" = 0 ] || fail_with_log "ardour7-export (hung 3 times)" "$work/export.log"
 t2="$(now)"
 [ -s "$out" ] || fail_with_log "ardour7-export (no output file)" "$work/export.log"
 frames="$("$PY" "$HERE/wavinfo.py" "$out" frames)" || die "ardour7-export wrote an unreadable WAV: $out"
