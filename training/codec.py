@@ -1,0 +1,269 @@
+"""The Sostenuto piano codec: mel encoder -> residual VQ -> causal frame-rate decoder with an iSTFT head.
+
+Everything runs at the token frame rate (50 frames/s), so it trains fast on a CPU.
+
+* Encoder (offline only: used to tokenize training audio and for the codec
+  resynthesis baseline): log-mel at hop 240 (two mel frames per token frame,
+  stacked) -> non-causal 1-D convs -> 64-d latent per frame.
+* RVQ: K=4 codebooks of V=256 64-d vectors, EMA updates, dead-code restarts.
+  Token 0 of every codebook is reserved for silence: frames whose audio (and the
+  next frame's) peaks below -70 dBFS get tokens [0,0,0,0]; other frames never
+  use token 0.
+* Decoder (streamed by the engine): codebook vectors summed -> causal convs ->
+  per token frame two STFT sub-frames (n_fft 960, hop 240) of log-magnitude and
+  phase -> inverse STFT by overlap-add. Sub-frame j covers output samples
+  [240j, 240j+960), so the audio of frame f depends on tokens of frames
+  f-2-RF..f only (causal). A frame whose codebook-0 token is 0 contributes
+  nothing, so silence tokens decode to exact digital silence.
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from common import HOP, K, SR, V
+
+N_FFT = 960
+SUB_HOP = 240
+SUBS = HOP // SUB_HOP           # 2 STFT sub-frames per token frame
+BINS = N_FFT // 2 + 1           # 481
+N_MELS = 80
+LATENT = 64
+ENC_DIM = 256
+DEC_DIM = 256
+DEC_BLOCKS = 4
+DEC_KERNEL = 3
+# frames of left context a decoded frame depends on: blocks*(kernel-1) + the iSTFT's 2 frames
+DEC_RF = DEC_BLOCKS * (DEC_KERNEL - 1) + 2
+
+
+def mel_filterbank(n_fft, n_mels, sr=SR, fmin=20.0, fmax=None):
+    fmax = fmax or sr / 2
+    hz2mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)
+    mel2hz = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)
+    pts = mel2hz(np.linspace(hz2mel(fmin), hz2mel(fmax), n_mels + 2))
+    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    fb = np.zeros((n_mels, len(freqs)), np.float32)
+    for i in range(n_mels):
+        lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
+        fb[i] = np.maximum(0, np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)))
+    return torch.from_numpy(fb)
+
+
+class LogMel(nn.Module):
+    def __init__(self, n_fft=1024, hop=SUB_HOP, n_mels=N_MELS):
+        super().__init__()
+        self.n_fft, self.hop = n_fft, hop
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        self.register_buffer("fb", mel_filterbank(n_fft, n_mels), persistent=False)
+
+    def forward(self, x):                       # [B, S] -> [B, n_mels, S/hop + 1]
+        s = torch.stft(x, self.n_fft, self.hop, window=self.window, center=True, return_complex=True).abs()
+        return torch.log(torch.matmul(self.fb, s) + 1e-5)
+
+
+class ResConv(nn.Module):
+    def __init__(self, dim, dilation):
+        super().__init__()
+        self.c1 = nn.Conv1d(dim, dim, 3, padding=dilation, dilation=dilation)
+        self.c2 = nn.Conv1d(dim, dim, 1)
+
+    def forward(self, x):
+        return x + self.c2(F.gelu(self.c1(F.gelu(x))))
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mel = LogMel()
+        self.inp = nn.Conv1d(SUBS * N_MELS, ENC_DIM, 3, padding=1)
+        self.blocks = nn.Sequential(*[ResConv(ENC_DIM, d) for d in (1, 2, 4)])
+        self.out = nn.Conv1d(ENC_DIM, LATENT, 1)
+
+    def forward(self, audio):                   # [B, T*HOP] -> [B, T, LATENT]
+        T = audio.shape[1] // HOP
+        m = self.mel(audio)[:, :, :SUBS * T]    # [B, M, 2T]
+        m = m.reshape(m.shape[0], N_MELS, T, SUBS).permute(0, 3, 1, 2).reshape(m.shape[0], SUBS * N_MELS, T)
+        m = (m + 5.0) / 4.0
+        return self.out(self.blocks(self.inp(m))).transpose(1, 2)
+
+
+class RVQ(nn.Module):
+    """EMA residual VQ; row 0 of each codebook is the (fixed, zero) silence code."""
+
+    def __init__(self, decay=0.99):
+        super().__init__()
+        self.decay = decay
+        self.register_buffer("codebooks", torch.zeros(K, V, LATENT))
+        self.register_buffer("ema_count", torch.ones(K, V))
+        self.register_buffer("ema_sum", torch.zeros(K, V, LATENT))
+        self.register_buffer("initted", torch.zeros(()))
+
+    def lookup(self, tokens):                   # [B, K, T] -> [B, T, LATENT]
+        return sum(F.embedding(tokens[:, k], self.codebooks[k]) for k in range(K))
+
+    def forward(self, z, silent):               # z [B,T,D], silent bool [B,T]
+        B, T, D = z.shape
+        flat = z.reshape(-1, D)
+        live = ~silent.reshape(-1)
+        if self.training and not bool(self.initted):
+            self._init(flat[live])
+        residual = flat
+        q_sum = torch.zeros_like(flat)
+        idx_all = []
+        for k in range(K):
+            cb = self.codebooks[k, 1:]
+            d = (residual.detach() ** 2).sum(1, keepdim=True) - 2 * residual.detach() @ cb.t() + (cb ** 2).sum(1)[None]
+            idx = d.argmin(1) + 1
+            idx = torch.where(live, idx, torch.zeros_like(idx))
+            q = self.codebooks[k][idx]
+            if self.training:
+                self._ema(k, residual.detach()[live], idx[live])
+            q_sum = q_sum + q
+            residual = residual - q
+            idx_all.append(idx)
+        tokens = torch.stack(idx_all, 0).reshape(K, B, T).permute(1, 0, 2)      # [B, K, T]
+        q_sum = q_sum * live[:, None].float()
+        commit = ((flat - q_sum.detach()) ** 2)[live].mean() if bool(live.any()) else flat.sum() * 0
+        zq = flat + (q_sum - flat).detach()
+        zq = zq * live[:, None].float()
+        return zq.reshape(B, T, D), tokens, commit
+
+    @torch.no_grad()
+    def _init(self, x):
+        g = torch.Generator().manual_seed(0)
+        res = x.clone()
+        for k in range(K):
+            pick = res[torch.randint(0, len(res), (V - 1,), generator=g)]
+            self.codebooks[k, 1:] = pick
+            self.ema_sum[k, 1:] = pick
+            d = torch.cdist(res, pick)
+            res = res - pick[d.argmin(1)]
+        self.codebooks[:, 0] = 0
+        self.initted.fill_(1)
+
+    @torch.no_grad()
+    def _ema(self, k, x, idx):
+        onehot = F.one_hot(idx, V).float()                 # [N, V]
+        self.ema_count[k].mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
+        self.ema_sum[k].mul_(self.decay).add_(onehot.t() @ x, alpha=1 - self.decay)
+        n = self.ema_count[k].sum()
+        count = (self.ema_count[k] + 1e-5) / (n + V * 1e-5) * n
+        self.codebooks[k] = self.ema_sum[k] / count[:, None]
+        # restart dead codes from random residuals of this batch
+        dead = (self.ema_count[k] < 0.3).nonzero().flatten()
+        dead = dead[dead > 0]
+        if len(dead) and len(x):
+            pick = x[torch.randint(0, len(x), (len(dead),))]
+            self.codebooks[k, dead] = pick
+            self.ema_sum[k, dead] = pick
+            self.ema_count[k, dead] = 1.0
+        self.codebooks[k, 0] = 0
+
+
+class CausalBlock(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = nn.LayerNorm(dim)
+        self.conv = nn.Conv1d(dim, 2 * dim, DEC_KERNEL)
+        self.pw = nn.Conv1d(2 * dim, dim, 1)
+
+    def forward(self, x):                       # [B, C, T]
+        h = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        h = F.pad(h, (DEC_KERNEL - 1, 0))
+        return x + self.pw(F.gelu(self.conv(h)))
+
+
+def istft_basis():
+    """[2*BINS, 1, N_FFT]: conv_transpose1d weights doing irfft * hann / (sum of squared windows)."""
+    n = torch.arange(N_FFT, dtype=torch.float64)
+    k = torch.arange(BINS, dtype=torch.float64)
+    coef = torch.full((BINS,), 2.0, dtype=torch.float64)
+    coef[0] = 1.0
+    coef[-1] = 1.0
+    ang = 2 * math.pi * k[:, None] * n[None] / N_FFT
+    w = torch.hann_window(N_FFT, periodic=True, dtype=torch.float64)
+    norm = (w ** 2).reshape(-1, SUB_HOP).sum(0).mean()  # 1.5 for hann at 4x overlap
+    re = coef[:, None] * torch.cos(ang) * w / N_FFT / norm
+    im = -coef[:, None] * torch.sin(ang) * w / N_FFT / norm
+    im[0] = 0
+    im[-1] = 0
+    return torch.cat([re, im], 0).unsqueeze(1).float()
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Conv1d(LATENT, DEC_DIM, 1)
+        self.blocks = nn.Sequential(*[CausalBlock(DEC_DIM) for _ in range(DEC_BLOCKS)])
+        self.norm = nn.LayerNorm(DEC_DIM)
+        self.head = nn.Linear(DEC_DIM, SUBS * 2 * BINS)
+        self.register_buffer("basis", istft_basis(), persistent=False)
+        self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
+
+    def spectra(self, zq, live):                # zq [B,T,D], live float [B,T] -> real, imag [B, T*SUBS, BINS]
+        B, T, _ = zq.shape
+        h = self.blocks(self.inp(zq.transpose(1, 2)))
+        h = self.head(self.norm(h.transpose(1, 2)))                       # [B, T, SUBS*2*BINS]
+        h = h.reshape(B, T, SUBS, 2, BINS)
+        mag = torch.exp(torch.clamp(h[:, :, :, 0], max=6.0)) * live[:, :, None, None]
+        ph = h[:, :, :, 1]
+        re = (mag * torch.cos(ph)).reshape(B, T * SUBS, BINS)
+        im = (mag * torch.sin(ph)).reshape(B, T * SUBS, BINS)
+        return re, im
+
+    def forward(self, zq, live):                # training path: FFT-based overlap-add -> [B, T*HOP]
+        re, im = self.spectra(zq, live)
+        B, S, _ = re.shape
+        frames = torch.fft.irfft(torch.complex(re, im), n=N_FFT) * self.window / 1.5   # [B, S, N_FFT]
+        out = F.fold(frames.transpose(1, 2), output_size=(1, (S - 1) * SUB_HOP + N_FFT),
+                     kernel_size=(1, N_FFT), stride=(1, SUB_HOP))
+        return out.reshape(B, -1)[:, :S * SUB_HOP]
+
+    def forward_basis(self, zq, live):          # export path: the same overlap-add as one ConvTranspose
+        re, im = self.spectra(zq, live)
+        S = re.shape[1]
+        y = F.conv_transpose1d(torch.cat([re, im], 2).transpose(1, 2), self.basis, stride=SUB_HOP)
+        return y[:, 0, :S * SUB_HOP]
+
+
+class Codec(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder()
+        self.rvq = RVQ()
+        self.decoder = Decoder()
+
+    def forward(self, audio, silent):
+        z = self.encoder(audio)
+        zq, tokens, commit = self.rvq(z, silent)
+        y = self.decoder(zq, (~silent).float())
+        return y, tokens, commit
+
+    @torch.no_grad()
+    def decode_tokens(self, tokens):            # [B,K,T] -> [B, T*HOP]
+        zq = self.rvq.lookup(tokens)
+        return self.decoder(zq, (tokens[:, 0] != 0).float())
+
+
+class MRSTFTLoss(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.res = [(512, 128), (1024, 256), (2048, 512)]
+        for n, _ in self.res:
+            self.register_buffer(f"w{n}", torch.hann_window(n), persistent=False)
+        self.mel = LogMel(1024, 256, 80)
+
+    def forward(self, y, x):
+        loss = 0.0
+        for n, h in self.res:
+            w = getattr(self, f"w{n}")
+            Y = torch.stft(y, n, h, window=w, return_complex=True).abs() + 1e-7
+            X = torch.stft(x, n, h, window=w, return_complex=True).abs() + 1e-7
+            sc = torch.linalg.norm(Y - X) / (torch.linalg.norm(X) + 1e-7)
+            lm = (torch.log(Y + 1e-5) - torch.log(X + 1e-5)).abs().mean()
+            loss = loss + sc + lm
+        mel = (self.mel(y) - self.mel(x)).abs().mean()
+        return loss / len(self.res), mel
