@@ -34,7 +34,7 @@ stage "4/6 lm"
 nice -n 19 $py "$here/train_lm.py" --tokens "$WORK/tokens" --out "$WORK/lm" --steps "$LM_STEPS"
 
 stage "5/6 export"
-nice -n 19 $py "$here/export_piano.py" --codec "$WORK/codec/codec.pt" --lm "$WORK/lm/lm.pt" --out "$OUT"
+nice -n 19 $py "$here/export_piano.py" --codec "$WORK/codec/codec.pt" --lm "$WORK/lm/lm.pt" --tokens "$WORK/tokens" --out "$OUT"
 
 stage "6/6 evaluate"
 nice -n 19 $py "$here/evaluate.py" --data "$WORK/data" --codec "$WORK/codec/codec.pt" --model "$OUT" --out "$WORK/eval"

@@ -4,17 +4,29 @@ Everything runs at the token frame rate (50 frames/s), so it trains fast on a CP
 
 * Encoder (offline only: used to tokenize training audio and for the codec
   resynthesis baseline): log-mel at hop 240 (two mel frames per token frame,
-  stacked) -> non-causal 1-D convs -> 64-d latent per frame.
-* RVQ: K=4 codebooks of V=256 64-d vectors, EMA updates, dead-code restarts.
-  Token 0 of every codebook is reserved for silence: frames whose audio (and the
-  next frame's) peaks below -70 dBFS get tokens [0,0,0,0]; other frames never
-  use token 0.
-* Decoder (streamed by the engine): codebook vectors summed -> causal convs ->
-  per token frame two STFT sub-frames (n_fft 960, hop 240) of log-magnitude and
-  phase -> inverse STFT by overlap-add. Sub-frame j covers output samples
-  [240j, 240j+960), so the audio of frame f depends on tokens of frames
-  f-2-RF..f only (causal). A frame whose codebook-0 token is 0 contributes
-  nothing, so silence tokens decode to exact digital silence.
+  stacked) + a semitone filterbank (A0..C8) of a 4096-point STFT -> non-causal
+  1-D convs -> 64-d latent per frame.
+* RVQ: K_CONTENT=4 codebooks of V=512 64-d vectors, EMA updates, dead-code
+  restarts. Token 0 of every content codebook is reserved for silence: frames
+  whose audio (and the next frame's) peaks below -70 dBFS get tokens 0; other
+  frames never use token 0.
+* Clock codebook (the 5th): the token of frame f is (f mod 511) + 1, a frame
+  counter. It is what lets a stateless, windowed decoder keep the phase of a
+  sustained partial continuous: a decoder that only sees sound tokens is
+  shift-invariant, so for a steady tone it repeats the same waveform every
+  frame, which puts all energy on multiples of 50 Hz (wrong pitch).
+* Decoder (streamed by the engine): content codebook vectors summed -> causal
+  convs -> two heads:
+  - harmonic: per frame the amplitude of ~1000 fixed oscillators (the first
+    partials of the 88 piano keys, slightly inharmonic), whose phase is
+    2*pi*m*t/L at absolute sample t (mod L = 511*480; m integer, so the phase is
+    continuous across the clock's wrap). Amplitudes are interpolated across
+    the frame from frame f-1 to f.
+  - noise/transient: two STFT sub-frames (n_fft 960, hop 240) of log-magnitude
+    and phase -> inverse STFT by overlap-add (Vocos-style).
+  Audio of frame f depends on tokens of frames f-RF..f only (causal). A frame
+  whose codebook-0 token is 0 contributes nothing, so silence tokens decode to
+  exact digital silence.
 """
 import math
 
@@ -23,7 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import HOP, K, SR, V
+from common import CLOCK_PERIOD, HOP, K, K_CONTENT, SR, V
 
 N_FFT = 960
 SUB_HOP = 240
@@ -37,6 +49,39 @@ DEC_BLOCKS = 4
 DEC_KERNEL = 3
 # frames of left context a decoded frame depends on: blocks*(kernel-1) + the iSTFT's 2 frames
 DEC_RF = DEC_BLOCKS * (DEC_KERNEL - 1) + 2
+PERIOD_SAMPLES = CLOCK_PERIOD * HOP     # L
+
+
+def oscillators(max_partials=16, fmax=10000.0):
+    """Integer cycles-per-L m of the harmonic bank: partials n*f0*sqrt(1+B n^2) of keys A0..C8."""
+    ms = []
+    for p in range(21, 109):
+        f0 = 440.0 * 2 ** ((p - 69) / 12)
+        B = 3.8e-4 * 2 ** ((p - 60) / 12)
+        for n in range(1, max_partials + 1):
+            f = n * f0 * math.sqrt(1 + B * n * n)
+            if f < fmax:
+                ms.append(int(round(f * PERIOD_SAMPLES / SR)))
+    return torch.tensor(sorted(set(ms)), dtype=torch.int64)
+
+
+N_OSC = len(oscillators())
+
+
+def harmonic_basis(m):
+    """[4*O, HOP]: rows (1-l)cos(wn), -(1-l)sin(wn), l cos(wn), -l sin(wn); l = (n+0.5)/HOP."""
+    n = torch.arange(HOP, dtype=torch.float64)
+    w = 2 * math.pi * m.double()[:, None] / PERIOD_SAMPLES
+    lam = (n + 0.5) / HOP
+    c, s_ = torch.cos(w * n), torch.sin(w * n)
+    return torch.cat([(1 - lam) * c, -(1 - lam) * s_, lam * c, -lam * s_], 0).float()
+
+
+def clock_phase(clock, m):
+    """clock [B,T] int64 tokens -> phase [B,T,O] of each oscillator at the frame's first sample."""
+    t0 = (clock - 1) * HOP                                             # absolute sample mod L
+    cyc = torch.remainder(t0.unsqueeze(-1) * m, PERIOD_SAMPLES)         # exact in int64
+    return cyc.to(torch.float32) * (2 * math.pi / PERIOD_SAMPLES)
 
 
 def mel_filterbank(n_fft, n_mels, sr=SR, fmin=20.0, fmax=None):
@@ -74,11 +119,20 @@ class ResConv(nn.Module):
         return x + self.c2(F.gelu(self.c1(F.gelu(x))))
 
 
+def semitone_filterbank(n_fft=4096):
+    freqs = np.arange(n_fft // 2 + 1) * SR / n_fft
+    midi = 69 + 12 * np.log2(np.maximum(freqs, 1e-3) / 440.0)
+    fb = np.stack([np.maximum(0, 1 - np.abs(midi - p)) for p in range(21, 109)]).astype(np.float32)
+    return torch.from_numpy(fb)
+
+
 class Encoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.mel = LogMel()
-        self.inp = nn.Conv1d(SUBS * N_MELS, ENC_DIM, 3, padding=1)
+        self.register_buffer("pwin", torch.hann_window(4096), persistent=False)
+        self.register_buffer("pfb", semitone_filterbank(), persistent=False)
+        self.inp = nn.Conv1d(SUBS * N_MELS + 88, ENC_DIM, 3, padding=1)
         self.blocks = nn.Sequential(*[ResConv(ENC_DIM, d) for d in (1, 2, 4)])
         self.out = nn.Conv1d(ENC_DIM, LATENT, 1)
 
@@ -87,7 +141,11 @@ class Encoder(nn.Module):
         m = self.mel(audio)[:, :, :SUBS * T]    # [B, M, 2T]
         m = m.reshape(m.shape[0], N_MELS, T, SUBS).permute(0, 3, 1, 2).reshape(m.shape[0], SUBS * N_MELS, T)
         m = (m + 5.0) / 4.0
-        return self.out(self.blocks(self.inp(m))).transpose(1, 2)
+        # semitone bank of a 4096-point STFT centred on each token frame
+        xs = F.pad(audio[:, HOP // 2:], (0, HOP // 2))
+        sp = torch.stft(xs, 4096, HOP, window=self.pwin, center=True, return_complex=True).abs()[:, :, :T]
+        pb = (torch.log(torch.matmul(self.pfb, sp) + 1e-4) + 3.0) / 4.0
+        return self.out(self.blocks(self.inp(torch.cat([m, pb], 1)))).transpose(1, 2)
 
 
 class RVQ(nn.Module):
@@ -96,13 +154,13 @@ class RVQ(nn.Module):
     def __init__(self, decay=0.99):
         super().__init__()
         self.decay = decay
-        self.register_buffer("codebooks", torch.zeros(K, V, LATENT))
-        self.register_buffer("ema_count", torch.ones(K, V))
-        self.register_buffer("ema_sum", torch.zeros(K, V, LATENT))
+        self.register_buffer("codebooks", torch.zeros(K_CONTENT, V, LATENT))
+        self.register_buffer("ema_count", torch.ones(K_CONTENT, V))
+        self.register_buffer("ema_sum", torch.zeros(K_CONTENT, V, LATENT))
         self.register_buffer("initted", torch.zeros(()))
 
-    def lookup(self, tokens):                   # [B, K, T] -> [B, T, LATENT]
-        return sum(F.embedding(tokens[:, k], self.codebooks[k]) for k in range(K))
+    def lookup(self, tokens):                   # [B, K(>=K_CONTENT), T] -> [B, T, LATENT]
+        return sum(F.embedding(tokens[:, k], self.codebooks[k]) for k in range(K_CONTENT))
 
     def forward(self, z, silent):               # z [B,T,D], silent bool [B,T]
         B, T, D = z.shape
@@ -113,7 +171,7 @@ class RVQ(nn.Module):
         residual = flat
         q_sum = torch.zeros_like(flat)
         idx_all = []
-        for k in range(K):
+        for k in range(K_CONTENT):
             cb = self.codebooks[k, 1:]
             d = (residual.detach() ** 2).sum(1, keepdim=True) - 2 * residual.detach() @ cb.t() + (cb ** 2).sum(1)[None]
             idx = d.argmin(1) + 1
@@ -124,7 +182,7 @@ class RVQ(nn.Module):
             q_sum = q_sum + q
             residual = residual - q
             idx_all.append(idx)
-        tokens = torch.stack(idx_all, 0).reshape(K, B, T).permute(1, 0, 2)      # [B, K, T]
+        tokens = torch.stack(idx_all, 0).reshape(K_CONTENT, B, T).permute(1, 0, 2)      # [B, K_CONTENT, T]
         q_sum = q_sum * live[:, None].float()
         commit = ((flat - q_sum.detach()) ** 2)[live].mean() if bool(live.any()) else flat.sum() * 0
         zq = flat + (q_sum - flat).detach()
@@ -135,7 +193,7 @@ class RVQ(nn.Module):
     def _init(self, x):
         g = torch.Generator().manual_seed(0)
         res = x.clone()
-        for k in range(K):
+        for k in range(K_CONTENT):
             pick = res[torch.randint(0, len(res), (V - 1,), generator=g)]
             self.codebooks[k, 1:] = pick
             self.ema_sum[k, 1:] = pick
@@ -200,13 +258,29 @@ class Decoder(nn.Module):
         self.blocks = nn.Sequential(*[CausalBlock(DEC_DIM) for _ in range(DEC_BLOCKS)])
         self.norm = nn.LayerNorm(DEC_DIM)
         self.head = nn.Linear(DEC_DIM, SUBS * 2 * BINS)
+        self.harm = nn.Linear(DEC_DIM, N_OSC)
+        with torch.no_grad():
+            self.harm.bias.fill_(-4.0)
+            self.head.bias.view(SUBS, 2, BINS)[:, 0].fill_(-3.0)
         self.register_buffer("basis", istft_basis(), persistent=False)
+        self.register_buffer("osc_m", oscillators(), persistent=False)
+        self.register_buffer("hbasis", harmonic_basis(oscillators()), persistent=False)
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
 
-    def spectra(self, zq, live):                # zq [B,T,D], live float [B,T] -> real, imag [B, T*SUBS, BINS]
-        B, T, _ = zq.shape
-        h = self.blocks(self.inp(zq.transpose(1, 2)))
-        h = self.head(self.norm(h.transpose(1, 2)))                       # [B, T, SUBS*2*BINS]
+    def trunk(self, zq):
+        return self.norm(self.blocks(self.inp(zq.transpose(1, 2))).transpose(1, 2))   # [B, T, DEC_DIM]
+
+    def harmonic(self, hid, live, clock):       # -> [B, T*HOP]
+        a = torch.exp(torch.clamp(self.harm(hid), max=5.0) - 6.0) * live.unsqueeze(-1)   # [B, T, O]
+        a_prev = F.pad(a, (0, 0, 1, 0))[:, :a.shape[1]]
+        ph = clock_phase(clock, self.osc_m)
+        c, s_ = torch.cos(ph), torch.sin(ph)
+        y = torch.matmul(torch.cat([a_prev * c, a_prev * s_, a * c, a * s_], -1), self.hbasis)   # [B, T, HOP]
+        return y.flatten(1)
+
+    def spectra(self, hid, live):               # hid [B,T,DEC_DIM], live float [B,T] -> real, imag [B, T*SUBS, BINS]
+        B, T, _ = hid.shape
+        h = self.head(hid)                                                # [B, T, SUBS*2*BINS]
         h = h.reshape(B, T, SUBS, 2, BINS)
         mag = torch.exp(torch.clamp(h[:, :, :, 0], max=6.0)) * live[:, :, None, None]
         ph = h[:, :, :, 1]
@@ -214,19 +288,17 @@ class Decoder(nn.Module):
         im = (mag * torch.sin(ph)).reshape(B, T * SUBS, BINS)
         return re, im
 
-    def forward(self, zq, live):                # training path: FFT-based overlap-add -> [B, T*HOP]
-        re, im = self.spectra(zq, live)
+    def forward(self, zq, live, clock):         # training path: FFT-based overlap-add -> [B, T*HOP]
+        hid = self.trunk(zq)
+        return self.noise(hid, live) + self.harmonic(hid, live, clock)
+
+    def noise(self, hid, live):
+        re, im = self.spectra(hid, live)
         B, S, _ = re.shape
         frames = torch.fft.irfft(torch.complex(re, im), n=N_FFT) * self.window / 1.5   # [B, S, N_FFT]
         out = F.fold(frames.transpose(1, 2), output_size=(1, (S - 1) * SUB_HOP + N_FFT),
                      kernel_size=(1, N_FFT), stride=(1, SUB_HOP))
         return out.reshape(B, -1)[:, :S * SUB_HOP]
-
-    def forward_basis(self, zq, live):          # export path: the same overlap-add as one ConvTranspose
-        re, im = self.spectra(zq, live)
-        S = re.shape[1]
-        y = F.conv_transpose1d(torch.cat([re, im], 2).transpose(1, 2), self.basis, stride=SUB_HOP)
-        return y[:, 0, :S * SUB_HOP]
 
 
 class Codec(nn.Module):
@@ -236,16 +308,16 @@ class Codec(nn.Module):
         self.rvq = RVQ()
         self.decoder = Decoder()
 
-    def forward(self, audio, silent):
+    def forward(self, audio, silent, clock):
         z = self.encoder(audio)
         zq, tokens, commit = self.rvq(z, silent)
-        y = self.decoder(zq, (~silent).float())
+        y = self.decoder(zq, (~silent).float(), clock)
         return y, tokens, commit
 
     @torch.no_grad()
-    def decode_tokens(self, tokens):            # [B,K,T] -> [B, T*HOP]
+    def decode_tokens(self, tokens):            # [B,K,T] (clock codebook last) -> [B, T*HOP]
         zq = self.rvq.lookup(tokens)
-        return self.decoder(zq, (tokens[:, 0] != 0).float())
+        return self.decoder(zq, (tokens[:, 0] != 0).float(), tokens[:, K - 1])
 
 
 class MRSTFTLoss(nn.Module):

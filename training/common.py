@@ -11,8 +11,10 @@ import numpy as np
 
 SR = 24000            # audio.sampleRate
 HOP = 480             # audio.hopLength: 20 ms frames, 50 frames/s
-K = 4                 # codebooks
-V = 256               # codebook size; token 0 of every codebook is reserved for silence
+K_CONTENT = 4         # residual-VQ codebooks carrying the sound
+K = K_CONTENT + 1     # + 1 clock codebook (the last): token of frame f is (f mod CLOCK_PERIOD) + 1
+V = 512               # codebook size; token 0 of every content codebook is reserved for silence
+CLOCK_PERIOD = V - 1  # frames (10.22 s); the decoder's oscillators are periodic over it
 SILENCE_TOKEN = 0
 LOOKAHEAD = 2         # conditioning.lookaheadFrames
 FEATURES = ["note_onset", "onset_offset", "note_held", "note_sounding", "note_velocity", "note_age", "pedal"]
@@ -197,3 +199,7 @@ def silent_frames(audio, n_frames):
     peak = np.abs(x).reshape(-1, HOP).max(axis=1)
     q = peak < 10 ** (SILENCE_DB / 20)
     return q[:n_frames] & q[1:n_frames + 1]
+
+
+def clock_tokens(n_frames, start=0):
+    return (np.arange(start, start + n_frames) % CLOCK_PERIOD + 1).astype(np.int64)

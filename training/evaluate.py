@@ -91,7 +91,7 @@ def pitch_salience(x):
 
 
 def chroma(x):
-    M = stft_mag(x, N_PITCH_FFT, HOP)
+    M = stft_mag(x, N_PITCH_FFT, HOP) ** 2      # power spectrogram, as librosa's chroma_stft
     freqs = np.arange(M.shape[1]) * SR / N_PITCH_FFT
     ok = (freqs > 26) & (freqs < 4200)
     pc = np.round(69 + 12 * np.log2(freqs[ok] / 440.0)).astype(int) % 12

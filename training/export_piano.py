@@ -21,13 +21,13 @@ import warnings
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import C, FEATURES, HOP, K, LOOKAHEAD, SR, V, nice_torch  # noqa: E402
+from common import C, CLOCK_PERIOD, FEATURES, HOP, K, K_CONTENT, LOOKAHEAD, SR, V, nice_torch  # noqa: E402
 
 torch = nice_torch()
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from codec import BINS, DEC_KERNEL, DEC_RF, N_FFT, SUB_HOP, SUBS, Codec  # noqa: E402
+from codec import BINS, DEC_KERNEL, DEC_RF, N_FFT, SUB_HOP, SUBS, Codec, clock_phase  # noqa: E402
 from export_fixture import check_against_manifest, format_json  # noqa: E402
 from lm import DIM, STATE_FRAMES, PianoLM, PianoLMStep  # noqa: E402
 
@@ -51,11 +51,12 @@ class DecoderExport(nn.Module):
         super().__init__()
         self.dec = codec.decoder
         self.register_buffer("codebooks", codec.rvq.codebooks.clone())
-        self.register_buffer("offsets", (torch.arange(K, dtype=torch.int64) * V).reshape(1, K, 1))
+        self.register_buffer("offsets", (torch.arange(K_CONTENT, dtype=torch.int64) * V).reshape(1, K_CONTENT, 1))
 
     def forward(self, tokens):
         W = WINDOW                 # a Python constant, so every slice below exports static
-        zq = F.embedding(tokens + self.offsets, self.codebooks.reshape(K * V, -1)).sum(1)   # [B, W, D]
+        zq = F.embedding(tokens[:, :K_CONTENT] + self.offsets,
+                         self.codebooks.reshape(K_CONTENT * V, -1)).sum(1)                  # [B, W, D]
         live = (tokens[:, 0] != 0).to(torch.float32).unsqueeze(2)                           # [B, W, 1]
         d = self.dec
         h = d.inp(zq.transpose(1, 2))
@@ -64,9 +65,16 @@ class DecoderExport(nn.Module):
             n = blk.norm(h.transpose(1, 2)).transpose(1, 2)
             c = F.conv1d(n, blk.conv.weight, blk.conv.bias, padding=DEC_KERNEL - 1)[:, :, :W]
             h = h + blk.pw(F.gelu(c))
-        h = d.head(d.norm(h.transpose(1, 2)))                                               # [B, W, SUBS*2*BINS]
+        hid = d.norm(h.transpose(1, 2))                                                     # [B, W, DEC_DIM]
+        # harmonic branch: oscillator phases from the clock codebook (int64, exact)
+        a = torch.exp(torch.clamp(d.harm(hid), max=5.0) - 6.0) * live                      # [B, W, O]
+        a_prev = torch.cat([a[:, :1] * 0.0, a[:, :W - 1]], 1)
+        ph = clock_phase(tokens[:, K - 1], d.osc_m)
+        c, s_ = torch.cos(ph), torch.sin(ph)
+        out = torch.matmul(torch.cat([a_prev * c, a_prev * s_, a * c, a * s_], 2), d.hbasis)  # [B, W, HOP]
+        # noise/transient branch: iSTFT of two sub-frames per frame
+        h = d.head(hid)                                                                     # [B, W, SUBS*2*BINS]
         basis = d.basis[:, 0, :]                                                            # [2*BINS, N_FFT]
-        out = 0
         for s in range(SUBS):
             # Only constant slices, pads and Flatten below, so the exported shapes stay static.
             logmag = h[:, :, (2 * s) * BINS:(2 * s + 1) * BINS]
@@ -94,9 +102,10 @@ def manifest(args):
         "formatVersion": 1,
         "name": "sostenuto-piano",
         "version": args.version,
-        "description": ("Neural piano trained in this repository (training/build_default.sh): a 4x256 RVQ codec "
-                        "with a causal iSTFT decoder and a causal dilated-convolution token LM conditioned on MIDI, "
-                        "trained on FluidSynth renders of procedurally generated piano MIDI. See docs/model-card.md."),
+        "description": ("Neural piano trained in this repository (training/build_default.sh): a 4x512 RVQ codec plus "
+                        "a frame-clock codebook, a causal decoder (clock-phased harmonic oscillator bank + iSTFT noise), "
+                        "and a causal dilated-convolution token LM conditioned on MIDI, trained on FluidSynth renders "
+                        "of procedurally generated piano MIDI. See docs/model-card.md."),
         "license": "MIT",
         "untrained": False,
         "sources": SOURCES,
@@ -204,15 +213,20 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     st_t = torch.zeros(1, STATE_FRAMES, DIM)
     st_o = np.zeros((1, STATE_FRAMES, DIM), np.float32)
     d_t = d_o = 0.0
+    clock_ok = True
     for f in range(f0 + T):
         with torch.no_grad():
             lt, st_t = step(torch.from_numpy(prev[f:f + 1]), torch.from_numpy(cw[f:f + 1]), st_t)
         lo, st_o = ort.run(sess, {"tokens": prev[f:f + 1], "cond": cw[f:f + 1], "state_in": st_o},
                            [("logits", (1, K, V)), ("state_out", (1, STATE_FRAMES, DIM))])
-        d_t = max(d_t, float(np.abs(lt[0].numpy() - full[f]).max()))
-        d_o = max(d_o, float(np.abs(lo[0] - full[f]).max()))
+        d_t = max(d_t, float(np.abs(lt[0, :K_CONTENT].numpy() - full[f]).max()))
+        d_o = max(d_o, float(np.abs(lo[0, :K_CONTENT] - full[f]).max()))
+        clock_ok = clock_ok and int(lo[0, K - 1].argmax()) == int(tok[K - 1, f]) and \
+            float(np.sort(lo[0, K - 1])[-1] - np.sort(lo[0, K - 1])[-2]) >= 40
+
     check(d_t < 1e-3, f"torch LM step x{f0 + T} == parallel LM (max |d| {d_t:.2e})")
     check(d_o < 1e-3, f"lm_step.onnx (ORT) x{f0 + T} == parallel LM (max |d| {d_o:.2e})")
+    check(clock_ok, "clock codebook: the step's argmax is the next clock token, by a margin >= 40 logits")
     lb = ort.run(sess, {"tokens": np.repeat(prev[f0:f0 + 1], 3, 0), "cond": np.repeat(cw[f0:f0 + 1], 3, 0),
                         "state_in": np.zeros((3, STATE_FRAMES, DIM), np.float32)},
                  [("logits", (3, K, V)), ("state_out", (3, STATE_FRAMES, DIM))])[0]
@@ -230,9 +244,10 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     check(np.abs(np.clip(a_fft, -1, 1) - a_t).max() < 1e-4,
           f"MatMul iSTFT == FFT iSTFT used in training (max |d| {np.abs(np.clip(a_fft, -1, 1) - a_t).max():.2e})")
     sil = np.zeros((K, WINDOW), np.int64)
+    sil[K - 1] = np.arange(WINDOW) % CLOCK_PERIOD + 1                   # silent sound tokens, running clock
     check(bool((run_ort(sil) == 0.0).all()), "all-silence window decodes to exactly 0.0 (ORT)")
     mixed = win.copy()
-    mixed[:, 14:] = 0
+    mixed[:K_CONTENT, 14:] = 0
     check(bool((run_ort(mixed)[16 * HOP:] == 0.0).all()), "3 silent frames after sound decode to exactly 0.0 (ORT)")
     whole = tok[:, :f0 + T]
     with torch.no_grad():

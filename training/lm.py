@@ -8,14 +8,16 @@ convolutions of kernel 2 with dilations 1..64 (receptive field 129 frames =
 2.56 s of token history). It trains in parallel over time like a convnet and
 streams like an RNN: the state is, per layer, a FIFO of its last `dilation`
 inputs, all packed in one fixed-shape tensor [STATE_FRAMES, DIM], so a step
-costs the same anywhere in a piece. The K codebook heads are independent, as
-the engine samples them.
+costs the same anywhere in a piece. The K_CONTENT sound-codebook heads are
+independent, as the engine samples them. The clock codebook (the last) is not
+learned: the exported step gives the next clock token (prev mod 511) + 1 a logit
+margin of CLOCK_MARGIN, so it is deterministic at any sane temperature.
 """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import FEATURES, K, LOOKAHEAD, V, feature_slice
+from common import CLOCK_PERIOD, FEATURES, K, K_CONTENT, LOOKAHEAD, V, feature_slice
 
 DIM = 256
 EMB = 128
@@ -23,6 +25,7 @@ DILATIONS = (1, 2, 4, 8, 16, 32, 64, 1)
 STATE_FRAMES = sum(DILATIONS)
 RF = 1 + sum(DILATIONS)
 AGE_TAUS = (0.05, 0.25, 1.0, 4.0)
+CLOCK_MARGIN = 80.0
 P = 128
 # per frame: onset, offset, held, sounding, velocity, len(AGE_TAUS) age decays, pedal
 FRAME_IN = P * (5 + len(AGE_TAUS)) + 1
@@ -62,20 +65,20 @@ class PianoLM(nn.Module):
     def __init__(self):
         super().__init__()
         assert FEATURES[-1] == "pedal"
-        self.embed = nn.Embedding(K * V, EMB)
+        self.embed = nn.Embedding(K_CONTENT * V, EMB)
         self.cond1 = nn.Linear(COND_IN, DIM)
         self.cond2 = nn.Linear(DIM, DIM)
         self.inp = nn.Linear(EMB, DIM, bias=False)
         self.layers = nn.ModuleList([Layer(d) for d in DILATIONS])
         self.norm = nn.LayerNorm(DIM)
         self.out1 = nn.Linear(DIM, DIM)
-        self.heads = nn.Linear(DIM, K * V)
-        self.register_buffer("offsets", torch.arange(K, dtype=torch.int64) * V, persistent=False)
+        self.heads = nn.Linear(DIM, K_CONTENT * V)
+        self.register_buffer("offsets", torch.arange(K_CONTENT, dtype=torch.int64) * V, persistent=False)
 
     def frame_input(self, prev_tokens, cond_win):
         c = transform_cond(cond_win).flatten(-2)
         ch = self.cond2(F.gelu(self.cond1(c)))
-        e = self.embed(prev_tokens + self.offsets).sum(-2)
+        e = self.embed(prev_tokens[..., :K_CONTENT] + self.offsets).sum(-2)   # the clock is not an input
         return ch + self.inp(e), ch
 
     def head(self, h, ch):
@@ -83,12 +86,12 @@ class PianoLM(nn.Module):
         return self.heads(o)
 
     def forward(self, prev_tokens, cond_win):
-        """Training: prev_tokens [B,T,K], cond_win [B,T,L+1,C] -> logits [B,T,K,V]."""
+        """Training: prev_tokens [B,T,K], cond_win [B,T,L+1,C] -> logits [B,T,K_CONTENT,V]."""
         x, ch = self.frame_input(prev_tokens, cond_win)
         for layer in self.layers:
             x = layer(x)
         logits = self.head(x, ch)
-        return logits.reshape(*logits.shape[:-1], K, V)
+        return logits.reshape(*logits.shape[:-1], K_CONTENT, V)
 
 
 class PianoLMStep(nn.Module):
@@ -100,6 +103,7 @@ class PianoLMStep(nn.Module):
     def __init__(self, lm):
         super().__init__()
         self.lm = lm
+        self.register_buffer("vocab", torch.arange(V, dtype=torch.int64).unsqueeze(0), persistent=False)
 
     def forward(self, tokens, cond, state_in):
         x, ch = self.lm.frame_input(tokens, cond)            # [B, DIM]
@@ -115,5 +119,7 @@ class PianoLMStep(nn.Module):
             o += d
         state_out = torch.cat(new_state, dim=1)
         logits = self.lm.head(x, ch)
-        logits = torch.stack([logits[:, k * V:(k + 1) * V] for k in range(K)], dim=1)
+        nxt = torch.remainder(tokens[:, K - 1:K], CLOCK_PERIOD) + 1                     # [B, 1]
+        clock = (self.vocab == nxt).to(torch.float32) * CLOCK_MARGIN                      # [B, V]
+        logits = torch.stack([logits[:, k * V:(k + 1) * V] for k in range(K_CONTENT)] + [clock], dim=1)
         return logits, state_out

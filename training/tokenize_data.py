@@ -3,8 +3,9 @@
 
     /usr/bin/python3 training/tokenize_data.py --data training/work/data --codec training/work/codec/codec.pt --out training/work/tokens
 
-Writes OUT/NAME.npz with `tokens` [K, frames] (int16; silent frames are the
-silence tokens) next to a copy of the piece's features, for the LM.
+Writes OUT/NAME.npz with `tokens` [K, frames] (int16; the 4 sound codebooks, whose
+silent frames are the silence tokens, then the clock codebook) next to a copy of
+the piece's features, for the LM.
 """
 import argparse
 import glob
@@ -14,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import HOP, nice_torch, read_wav  # noqa: E402
+from common import HOP, V, clock_tokens, nice_torch, read_wav  # noqa: E402
 
 torch = nice_torch()
 from codec import Codec  # noqa: E402
@@ -32,7 +33,7 @@ def encode(model, x, silent):
     x = torch.from_numpy(np.pad(x, (0, max(0, T * HOP - len(x))))[:T * HOP])[None]
     z = model.encoder(x)
     _, tokens, _ = model.rvq(z, torch.from_numpy(silent)[None])
-    return tokens[0].numpy()
+    return np.concatenate([tokens[0].numpy(), clock_tokens(T)[None]], 0)      # [K, T], clock last
 
 
 def main():
@@ -50,7 +51,7 @@ def main():
         x, _ = read_wav(npz[:-4] + ".wav")
         tok = encode(model, x, d["silent"])
         np.savez_compressed(os.path.join(args.out, name + ".npz"), tokens=tok.astype(np.int16), feat=d["feat"])
-        h = np.stack([np.bincount(t, minlength=256) for t in tok])
+        h = np.stack([np.bincount(t, minlength=V) for t in tok])
         hist = h if hist is None else hist + h
         print(f"{name}: {tok.shape[1]} frames, silent {np.mean(tok[0] == 0):.2f}", flush=True)
     used = (hist > 0).sum(1)

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import HOP, nice_torch, read_wav  # noqa: E402
+from common import HOP, K_CONTENT, clock_tokens, nice_torch, read_wav  # noqa: E402
 
 torch = nice_torch()
 from codec import Codec, MRSTFTLoss  # noqa: E402
@@ -33,7 +33,7 @@ def load_set(data, prefix="train_"):
 
 
 def batch(items, rng, bsz, frames):
-    xs, ss = [], []
+    xs, ss, cs = [], [], []
     lens = np.array([len(s) for _, s in items], np.float64)
     for _ in range(bsz):
         i = rng.choice(len(items), p=lens / lens.sum())
@@ -46,7 +46,8 @@ def batch(items, rng, bsz, frames):
             f0 = int(rng.integers(0, max(1, len(s) - frames)))
         xs.append(x[f0 * HOP:(f0 + frames) * HOP])
         ss.append(s[f0:f0 + frames])
-    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss))
+        cs.append(clock_tokens(frames, f0))
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ss)), torch.from_numpy(np.stack(cs))
 
 
 def save(path, obj):
@@ -93,10 +94,10 @@ def main():
     run = {}
     while step < args.steps:
         rng = np.random.default_rng([args.seed, step])
-        x, silent = batch(items, rng, args.batch, args.frames)
+        x, silent, clock = batch(items, rng, args.batch, args.frames)
         for g in opt.param_groups:
             g["lr"] = sched(step)
-        y, tokens, commit = model(x, silent)
+        y, tokens, commit = model(x, silent, clock)
         stft, mel = lossf(y[:, skip:], x[:, skip:])
         loss = stft + mel + 0.5 * commit
         opt.zero_grad()
@@ -107,7 +108,7 @@ def main():
         for k, v in (("loss", loss), ("stft", stft), ("mel", mel), ("commit", commit)):
             run[k] = 0.98 * run.get(k, float(v)) + 0.02 * float(v)
         if step % 25 == 0 or step == args.steps:
-            used = [(model.rvq.ema_count[k] > 0.5).sum().item() for k in range(4)]
+            used = [(model.rvq.ema_count[k] > 0.5).sum().item() for k in range(K_CONTENT)]
             print(f"step {step} " + " ".join(f"{k} {v:.4f}" for k, v in run.items()) +
                   f" codes_used {used} {(step - s0) / (time.time() - t0):.2f} steps/s", flush=True)
         if time.time() - t_last > args.ckpt_secs or step == args.steps:

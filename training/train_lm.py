@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import K, LOOKAHEAD, V, nice_torch  # noqa: E402
+from common import K, K_CONTENT, LOOKAHEAD, V, nice_torch  # noqa: E402
 
 torch = nice_torch()
 import torch.nn.functional as F  # noqa: E402
@@ -63,8 +63,9 @@ def make_batch(items, rng, bsz, frames, corrupt):
         prev = prev_tokens(tok, f0, n)
         if corrupt > 0:
             m = rng.random(prev.shape) < corrupt
+            m[:, K_CONTENT:] = False                    # the clock input is never corrupted
             prev[m] = rng.integers(1, V, int(m.sum()))
-        y = tok[f0:f0 + n].copy()
+        y = tok[f0:f0 + n, :K_CONTENT].copy()
         y[:warm] = -100
         cw = windows(feat, f0, n)
         if n < frames:
@@ -84,7 +85,7 @@ def evaluate(model, items):
     for tok, feat in items:
         T = len(tok)
         logits = model(torch.from_numpy(prev_tokens(tok, 0, T))[None], torch.from_numpy(windows(feat, 0, T))[None])
-        y = torch.from_numpy(tok)[None]
+        y = torch.from_numpy(tok[:, :K_CONTENT])[None]
         tot += F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), reduction="sum").item()
         acc += (logits.argmax(-1) == y).float().sum().item()
         n += y.numel()
