@@ -23,7 +23,9 @@ Everything runs at the token frame rate (50 frames/s), so it trains fast on a CP
     continuous across the clock's wrap). Amplitudes are interpolated across
     the frame from frame f-1 to f.
   - noise/transient: two STFT sub-frames (n_fft 960, hop 240) of log-magnitude
-    and phase -> inverse STFT by overlap-add (Vocos-style).
+    with fixed pseudo-random phases (a constant table indexed by the clock
+    token) -> inverse STFT by overlap-add. Random phases make this branch
+    unable to fake steady tones, so tonal energy has to go to the oscillators.
   Audio of frame f depends on tokens of frames f-RF..f only (causal). A frame
   whose codebook-0 token is 0 contributes nothing, so silence tokens decode to
   exact digital silence.
@@ -257,11 +259,13 @@ class Decoder(nn.Module):
         self.inp = nn.Conv1d(LATENT, DEC_DIM, 1)
         self.blocks = nn.Sequential(*[CausalBlock(DEC_DIM) for _ in range(DEC_BLOCKS)])
         self.norm = nn.LayerNorm(DEC_DIM)
-        self.head = nn.Linear(DEC_DIM, SUBS * 2 * BINS)
+        self.head = nn.Linear(DEC_DIM, SUBS * BINS)
         self.harm = nn.Linear(DEC_DIM, N_OSC)
         with torch.no_grad():
             self.harm.bias.fill_(-4.0)
-            self.head.bias.view(SUBS, 2, BINS)[:, 0].fill_(-3.0)
+            self.head.bias.fill_(-3.0)
+        g = torch.Generator().manual_seed(1234)
+        self.register_buffer("noise_phase", torch.rand(V, SUBS * BINS, generator=g) * (2 * math.pi), persistent=False)
         self.register_buffer("basis", istft_basis(), persistent=False)
         self.register_buffer("osc_m", oscillators(), persistent=False)
         self.register_buffer("hbasis", harmonic_basis(oscillators()), persistent=False)
@@ -278,22 +282,20 @@ class Decoder(nn.Module):
         y = torch.matmul(torch.cat([a_prev * c, a_prev * s_, a * c, a * s_], -1), self.hbasis)   # [B, T, HOP]
         return y.flatten(1)
 
-    def spectra(self, hid, live):               # hid [B,T,DEC_DIM], live float [B,T] -> real, imag [B, T*SUBS, BINS]
+    def spectra(self, hid, live, clock):        # hid [B,T,DEC_DIM], live float [B,T] -> real, imag [B, T*SUBS, BINS]
         B, T, _ = hid.shape
-        h = self.head(hid)                                                # [B, T, SUBS*2*BINS]
-        h = h.reshape(B, T, SUBS, 2, BINS)
-        mag = torch.exp(torch.clamp(h[:, :, :, 0], max=6.0)) * live[:, :, None, None]
-        ph = h[:, :, :, 1]
+        mag = torch.exp(torch.clamp(self.head(hid), max=6.0)) * live[:, :, None]      # [B, T, SUBS*BINS]
+        ph = self.noise_phase[clock]                                                   # [B, T, SUBS*BINS]
         re = (mag * torch.cos(ph)).reshape(B, T * SUBS, BINS)
         im = (mag * torch.sin(ph)).reshape(B, T * SUBS, BINS)
         return re, im
 
     def forward(self, zq, live, clock):         # training path: FFT-based overlap-add -> [B, T*HOP]
         hid = self.trunk(zq)
-        return self.noise(hid, live) + self.harmonic(hid, live, clock)
+        return self.noise(hid, live, clock) + self.harmonic(hid, live, clock)
 
-    def noise(self, hid, live):
-        re, im = self.spectra(hid, live)
+    def noise(self, hid, live, clock):
+        re, im = self.spectra(hid, live, clock)
         B, S, _ = re.shape
         frames = torch.fft.irfft(torch.complex(re, im), n=N_FFT) * self.window / 1.5   # [B, S, N_FFT]
         out = F.fold(frames.transpose(1, 2), output_size=(1, (S - 1) * SUB_HOP + N_FFT),

@@ -111,7 +111,7 @@ def chroma_sim(out, ref):
 
 
 def active(S, rel_db, abs_db=-75):
-    peak = np.maximum(S >= np.roll(S, 1, 1), S >= np.roll(S, -1, 1))
+    peak = (S >= np.roll(S, 1, 1)) & (S >= np.roll(S, -1, 1))       # local maximum across pitch
     return (S >= S.max(1, keepdims=True) - rel_db) & (S > abs_db) & peak
 
 

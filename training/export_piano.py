@@ -72,14 +72,14 @@ class DecoderExport(nn.Module):
         ph = clock_phase(tokens[:, K - 1], d.osc_m)
         c, s_ = torch.cos(ph), torch.sin(ph)
         out = torch.matmul(torch.cat([a_prev * c, a_prev * s_, a * c, a * s_], 2), d.hbasis)  # [B, W, HOP]
-        # noise/transient branch: iSTFT of two sub-frames per frame
-        h = d.head(hid)                                                                     # [B, W, SUBS*2*BINS]
+        # noise/transient branch: iSTFT of two sub-frames per frame, phases from a constant table
+        h = torch.exp(torch.clamp(d.head(hid), max=6.0)) * live                             # [B, W, SUBS*BINS]
+        nph = F.embedding(tokens[:, K - 1], d.noise_phase)                                  # [B, W, SUBS*BINS]
         basis = d.basis[:, 0, :]                                                            # [2*BINS, N_FFT]
         for s in range(SUBS):
-            # Only constant slices, pads and Flatten below, so the exported shapes stay static.
-            logmag = h[:, :, (2 * s) * BINS:(2 * s + 1) * BINS]
-            ph = h[:, :, (2 * s + 1) * BINS:(2 * s + 2) * BINS]
-            mag = torch.exp(torch.clamp(logmag, max=6.0)) * live
+            # Only constant slices and cat below, so the exported shapes stay static.
+            mag = h[:, :, s * BINS:(s + 1) * BINS]
+            ph = nph[:, :, s * BINS:(s + 1) * BINS]
             frames = torch.matmul(torch.cat([mag * torch.cos(ph), mag * torch.sin(ph)], 2), basis)  # [B, W, N_FFT]
             # sub-frame s of token frame f starts at sample f*HOP + s*SUB_HOP: overlap-add in HOP blocks
             # (zeros are made as x[..] * 0 and joined with cat: F.pad exports computed pads, losing static shapes)
