@@ -274,8 +274,11 @@ class Decoder(nn.Module):
     def trunk(self, zq):
         return self.norm(self.blocks(self.inp(zq.transpose(1, 2))).transpose(1, 2))   # [B, T, DEC_DIM]
 
+    def amplitudes(self, hid, live):            # [B, T, O]: oscillator amplitudes at the end of each frame
+        return torch.exp(torch.clamp(self.harm(hid), max=5.0) - 6.0) * live.unsqueeze(-1)
+
     def harmonic(self, hid, live, clock):       # -> [B, T*HOP]
-        a = torch.exp(torch.clamp(self.harm(hid), max=5.0) - 6.0) * live.unsqueeze(-1)   # [B, T, O]
+        a = self.amplitudes(hid, live)
         a_prev = F.pad(a, (0, 0, 1, 0))[:, :a.shape[1]]
         ph = clock_phase(clock, self.osc_m)
         c, s_ = torch.cos(ph), torch.sin(ph)
@@ -313,8 +316,10 @@ class Codec(nn.Module):
     def forward(self, audio, silent, clock):
         z = self.encoder(audio)
         zq, tokens, commit = self.rvq(z, silent)
-        y = self.decoder(zq, (~silent).float(), clock)
-        return y, tokens, commit
+        live = (~silent).float()
+        hid = self.decoder.trunk(zq)
+        y = self.decoder.noise(hid, live, clock) + self.decoder.harmonic(hid, live, clock)
+        return y, tokens, commit, self.decoder.amplitudes(hid, live)
 
     @torch.no_grad()
     def decode_tokens(self, tokens):            # [B,K,T] (clock codebook last) -> [B, T*HOP]
@@ -341,3 +346,31 @@ class MRSTFTLoss(nn.Module):
             loss = loss + sc + lm
         mel = (self.mel(y) - self.mel(x)).abs().mean()
         return loss / len(self.res), mel
+
+
+class PartialTargets(nn.Module):
+    """Amplitude of each oscillator's frequency in the reference, at the end of each frame.
+
+    A sinusoid of amplitude A gives |X| = A*N/4 at its bin in a hann-windowed N-point
+    STFT; the magnitude is read at the oscillator frequency by linear interpolation.
+    Used as an auxiliary loss so that every oscillator gets a direct gradient.
+    """
+
+    def __init__(self, n_fft=4096):
+        super().__init__()
+        self.n_fft = n_fft
+        f = oscillators().double() * SR / PERIOD_SAMPLES
+        pos = f / (SR / n_fft)
+        lo = pos.floor().long()
+        frac = (pos - lo).float()
+        W = torch.zeros(len(f), n_fft // 2 + 1)
+        W[torch.arange(len(f)), lo] = 1 - frac
+        W[torch.arange(len(f)), lo + 1] = frac
+        self.register_buffer("W", W * (4.0 / n_fft), persistent=False)
+        self.register_buffer("win", torch.hann_window(n_fft), persistent=False)
+
+    def forward(self, audio):                   # [B, T*HOP] -> [B, T, O]
+        T = audio.shape[1] // HOP
+        xs = F.pad(audio[:, HOP:], (0, HOP))    # frame j of the centred STFT is at sample (j+1)*HOP
+        sp = torch.stft(xs, self.n_fft, HOP, window=self.win, center=True, return_complex=True).abs()[:, :, :T]
+        return torch.matmul(self.W, sp).transpose(1, 2)

@@ -20,7 +20,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HOP, K_CONTENT, clock_tokens, nice_torch, read_wav  # noqa: E402
 
 torch = nice_torch()
-from codec import Codec, MRSTFTLoss  # noqa: E402
+from codec import Codec, MRSTFTLoss, PartialTargets  # noqa: E402
+
+
+# The partial-amplitude loss was added to the recipe after its first 500 steps had run;
+# keeping it off before step 500 keeps `build_default.sh` reproducing the committed model.
+AUX_FROM = 500
 
 
 def load_set(data, prefix="train_"):
@@ -65,6 +70,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ckpt-secs", type=float, default=180)
+    ap.add_argument("--aux", type=float, default=0.5, help="weight of the partial-amplitude loss")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     final = os.path.join(args.out, "codec.pt")
@@ -74,6 +80,7 @@ def main():
     torch.manual_seed(args.seed)
     model = Codec()
     lossf = MRSTFTLoss()
+    partials = PartialTargets()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.8, 0.99), weight_decay=1e-4)
     sched = lambda s: args.lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(s, args.steps) / args.steps))) * min(1.0, (s + 1) / 200)
     ckpt = os.path.join(args.out, "ckpt.pt")
@@ -83,6 +90,8 @@ def main():
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step = st["step"]
+        if "torch_rng" in st:
+            torch.set_rng_state(st["torch_rng"])
         print(f"codec: resuming at step {step}")
     print(f"codec: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params "
           f"(decoder {sum(p.numel() for p in model.decoder.parameters()) / 1e6:.2f} M)", flush=True)
@@ -97,22 +106,28 @@ def main():
         x, silent, clock = batch(items, rng, args.batch, args.frames)
         for g in opt.param_groups:
             g["lr"] = sched(step)
-        y, tokens, commit = model(x, silent, clock)
+        y, tokens, commit, amps = model(x, silent, clock)
         stft, mel = lossf(y[:, skip:], x[:, skip:])
-        loss = stft + mel + 0.5 * commit
+        # auxiliary partial-amplitude loss (from step AUX_FROM): every oscillator gets a direct gradient
+        with torch.no_grad():
+            tgt = partials(x)
+        live = (~silent).float().unsqueeze(-1)
+        aux = ((torch.log(amps + 1e-4) - torch.log(tgt + 1e-4)).abs() * live).mean()
+        loss = stft + mel + 0.5 * commit + (args.aux if step >= AUX_FROM else 0.0) * aux
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        for k, v in (("loss", loss), ("stft", stft), ("mel", mel), ("commit", commit)):
+        for k, v in (("loss", loss), ("stft", stft), ("mel", mel), ("commit", commit), ("aux", aux)):
             run[k] = 0.98 * run.get(k, float(v)) + 0.02 * float(v)
         if step % 25 == 0 or step == args.steps:
             used = [(model.rvq.ema_count[k] > 0.5).sum().item() for k in range(K_CONTENT)]
             print(f"step {step} " + " ".join(f"{k} {v:.4f}" for k, v in run.items()) +
                   f" codes_used {used} {(step - s0) / (time.time() - t0):.2f} steps/s", flush=True)
         if time.time() - t_last > args.ckpt_secs or step == args.steps:
-            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
+            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "torch_rng": torch.get_rng_state()})
             t_last = time.time()
     save(final, {"model": model.state_dict(), "step": step, "args": vars(args)})
     print("codec: finished", flush=True)

@@ -126,6 +126,8 @@ def main():
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step = st["step"]
+        if "torch_rng" in st:
+            torch.set_rng_state(st["torch_rng"])
         print(f"lm: resuming at step {step}")
     items = load(args.tokens, "train_")
     held = load(args.tokens, "eval_")
@@ -157,7 +159,8 @@ def main():
             ce, acc = evaluate(model, held)
             print(f"step {step} held-out ce {ce:.4f} acc {acc:.3f}", flush=True)
         if time.time() - t_last > args.ckpt_secs or step == args.steps:
-            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
+            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "torch_rng": torch.get_rng_state()})
             t_last = time.time()
     save(final, {"model": model.state_dict(), "step": step, "args": vars(args)})
     print("lm: finished", flush=True)
