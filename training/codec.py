@@ -54,17 +54,25 @@ DEC_RF = DEC_BLOCKS * (DEC_KERNEL - 1) + 2
 PERIOD_SAMPLES = CLOCK_PERIOD * HOP     # L
 
 
-def oscillators(max_partials=16, fmax=10000.0):
-    """Integer cycles-per-L m of the harmonic bank: partials n*f0*sqrt(1+B n^2) of keys A0..C8."""
-    ms = []
+def oscillators(max_partials=16, fmax=10000.0, min_ratio=1.005):
+    """Integer cycles-per-L m of the harmonic bank: partials n*f0*sqrt(1+B n^2) of keys A0..C8.
+
+    Partials of different keys that fall within 0.5 % (8.6 cents) of a kept one are
+    merged into it: two oscillators a few tenths of a hertz apart would beat.
+    """
+    fs = []
     for p in range(21, 109):
         f0 = 440.0 * 2 ** ((p - 69) / 12)
         B = 3.8e-4 * 2 ** ((p - 60) / 12)
         for n in range(1, max_partials + 1):
             f = n * f0 * math.sqrt(1 + B * n * n)
             if f < fmax:
-                ms.append(int(round(f * PERIOD_SAMPLES / SR)))
-    return torch.tensor(sorted(set(ms)), dtype=torch.int64)
+                fs.append(f)
+    kept = []
+    for f in sorted(fs):
+        if not kept or f > kept[-1] * min_ratio:
+            kept.append(f)
+    return torch.tensor([int(round(f * PERIOD_SAMPLES / SR)) for f in kept], dtype=torch.int64)
 
 
 N_OSC = len(oscillators())

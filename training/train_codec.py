@@ -23,9 +23,7 @@ torch = nice_torch()
 from codec import Codec, MRSTFTLoss, PartialTargets  # noqa: E402
 
 
-# The partial-amplitude loss was added to the recipe after its first 500 steps had run;
-# keeping it off before step 500 keeps `build_default.sh` reproducing the committed model.
-AUX_FROM = 500
+AUX_FROM = 0       # first step of the partial-amplitude loss
 
 
 def load_set(data, prefix="train_"):
@@ -112,7 +110,7 @@ def main():
         with torch.no_grad():
             tgt = partials(x)
         live = (~silent).float().unsqueeze(-1)
-        aux = ((torch.log(amps + 1e-4) - torch.log(tgt + 1e-4)).abs() * live).mean()
+        aux = ((torch.log(amps + 1e-3) - torch.log(tgt + 1e-3)).abs() * live).mean()
         loss = stft + mel + 0.5 * commit + (args.aux if step >= AUX_FROM else 0.0) * aux
         opt.zero_grad()
         loss.backward()
