@@ -381,4 +381,8 @@ class PartialTargets(nn.Module):
         T = audio.shape[1] // HOP
         xs = F.pad(audio[:, HOP:], (0, HOP))    # frame j of the centred STFT is at sample (j+1)*HOP
         sp = torch.stft(xs, self.n_fft, HOP, window=self.win, center=True, return_complex=True).abs()[:, :, :T]
-        return torch.matmul(self.W, sp).transpose(1, 2)
+        t = torch.matmul(self.W, sp).transpose(1, 2)
+        # the window's main lobe leaks a partial into the oscillators next to it: keep only
+        # oscillators that are the largest of their +-2 neighbours (non-maximum suppression)
+        m = F.max_pool1d(t.reshape(-1, 1, t.shape[-1]), 5, stride=1, padding=2).reshape(t.shape)
+        return torch.where(t >= m, t, t * 0.05)

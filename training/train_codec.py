@@ -68,7 +68,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ckpt-secs", type=float, default=180)
-    ap.add_argument("--aux", type=float, default=0.5, help="weight of the partial-amplitude loss")
+    ap.add_argument("--aux", type=float, default=2.0, help="weight of the partial-amplitude loss")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     final = os.path.join(args.out, "codec.pt")
