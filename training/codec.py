@@ -327,7 +327,8 @@ class Codec(nn.Module):
         live = (~silent).float()
         hid = self.decoder.trunk(zq)
         y = self.decoder.noise(hid, live, clock) + self.decoder.harmonic(hid, live, clock)
-        return y, tokens, commit, self.decoder.amplitudes(hid, live)
+        log_amps = torch.clamp(self.decoder.harm(hid), max=5.0) - 6.0
+        return y, tokens, commit, self.decoder.amplitudes(hid, live), log_amps
 
     @torch.no_grad()
     def decode_tokens(self, tokens):            # [B,K,T] (clock codebook last) -> [B, T*HOP]

@@ -24,6 +24,11 @@ from codec import Codec, MRSTFTLoss, PartialTargets  # noqa: E402
 
 
 AUX_FROM = 0       # first step of the partial-amplitude loss
+# From this step on the partial loss compares log-amplitudes directly (pre-exp, so an
+# oscillator that is off still gets a full gradient); before it, log(a + 1e-3), which
+# left "dead" oscillators without gradient. The switch happened mid-run in the
+# original build; keeping it here keeps build_default.sh reproducing that model.
+AUX2_FROM = 750
 
 
 def load_set(data, prefix="train_"):
@@ -68,7 +73,8 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ckpt-secs", type=float, default=180)
-    ap.add_argument("--aux", type=float, default=2.0, help="weight of the partial-amplitude loss")
+    ap.add_argument("--aux", type=float, default=2.0, help="weight of the partial-amplitude loss (before AUX2_FROM)")
+    ap.add_argument("--aux2", type=float, default=1.0, help="weight of the log-amplitude partial loss (from AUX2_FROM)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     final = os.path.join(args.out, "codec.pt")
@@ -104,14 +110,19 @@ def main():
         x, silent, clock = batch(items, rng, args.batch, args.frames)
         for g in opt.param_groups:
             g["lr"] = sched(step)
-        y, tokens, commit, amps = model(x, silent, clock)
+        y, tokens, commit, amps, log_amps = model(x, silent, clock)
         stft, mel = lossf(y[:, skip:], x[:, skip:])
         # auxiliary partial-amplitude loss (from step AUX_FROM): every oscillator gets a direct gradient
         with torch.no_grad():
             tgt = partials(x)
         live = (~silent).float().unsqueeze(-1)
-        aux = ((torch.log(amps + 1e-3) - torch.log(tgt + 1e-3)).abs() * live).mean()
-        loss = stft + mel + 0.5 * commit + (args.aux if step >= AUX_FROM else 0.0) * aux
+        if step >= AUX2_FROM:
+            aux = ((log_amps - torch.log(tgt + 1e-5)).abs() * live).mean()
+            w_aux = args.aux2
+        else:
+            aux = ((torch.log(amps + 1e-3) - torch.log(tgt + 1e-3)).abs() * live).mean()
+            w_aux = args.aux if step >= AUX_FROM else 0.0
+        loss = stft + mel + 0.5 * commit + w_aux * aux
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
