@@ -23,14 +23,6 @@ torch = nice_torch()
 from codec import Codec, MRSTFTLoss, PartialTargets  # noqa: E402
 
 
-AUX_FROM = 0       # first step of the partial-amplitude loss
-# From this step on the partial loss compares log-amplitudes directly (pre-exp, so an
-# oscillator that is off still gets a full gradient); before it, log(a + 1e-3), which
-# left "dead" oscillators without gradient. The switch happened mid-run in the
-# original build; keeping it here keeps build_default.sh reproducing that model.
-AUX2_FROM = 750
-
-
 def load_set(data, prefix="train_"):
     items = []
     for npz in sorted(glob.glob(os.path.join(data, prefix + "*.npz"))):
@@ -73,8 +65,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--ckpt-secs", type=float, default=180)
-    ap.add_argument("--aux", type=float, default=2.0, help="weight of the partial-amplitude loss (before AUX2_FROM)")
-    ap.add_argument("--aux2", type=float, default=1.0, help="weight of the log-amplitude partial loss (from AUX2_FROM)")
+    ap.add_argument("--aux", type=float, default=0.2, help="weight of the log-amplitude partial loss")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     final = os.path.join(args.out, "codec.pt")
@@ -112,16 +103,13 @@ def main():
             g["lr"] = sched(step)
         y, tokens, commit, amps, log_amps = model(x, silent, clock)
         stft, mel = lossf(y[:, skip:], x[:, skip:])
-        # auxiliary partial-amplitude loss (from step AUX_FROM): every oscillator gets a direct gradient
+        # auxiliary partial loss: each oscillator's log-amplitude (taken before the exp, so an
+        # oscillator that is off still gets a full gradient) against the reference's
         with torch.no_grad():
             tgt = partials(x)
         live = (~silent).float().unsqueeze(-1)
-        if step >= AUX2_FROM:
-            aux = ((log_amps - torch.log(tgt + 1e-5)).abs() * live).mean()
-            w_aux = args.aux2
-        else:
-            aux = ((torch.log(amps + 1e-3) - torch.log(tgt + 1e-3)).abs() * live).mean()
-            w_aux = args.aux if step >= AUX_FROM else 0.0
+        aux = (((log_amps - torch.log(tgt + 1e-5)) ** 2) * live).mean()
+        w_aux = args.aux
         loss = stft + mel + 0.5 * commit + w_aux * aux
         opt.zero_grad()
         loss.backward()
