@@ -6,7 +6,7 @@
 # Every stage skips when its output exists; the training stages resume from their
 # last checkpoint under training/work/ (gitignored). Fixed seeds throughout.
 # Environment overrides (for smoke tests): WORK, OUT, TRAIN_PIECES, EVAL_PIECES,
-# CODEC_STEPS, LM_STEPS.
+# CODEC, CODEC_STEPS, LM_STEPS.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 root="$(dirname "$here")"
@@ -16,7 +16,7 @@ OUT="${OUT:-$root/models/piano}"
 TRAIN_PIECES="${TRAIN_PIECES:-100}"
 EVAL_PIECES="${EVAL_PIECES:-6}"
 CODEC_STEPS="${CODEC_STEPS:-1200}"
-LM_STEPS="${LM_STEPS:-1500}"
+LM_STEPS="${LM_STEPS:-2000}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$WORK"
 stage() { echo "=== $(date -u +%FT%TZ) $*"; }
@@ -25,7 +25,14 @@ stage "1/6 data"
 [ -f "$WORK/data/DONE" ] || nice -n 19 $py "$here/gen_data.py" --out "$WORK/data" --train "$TRAIN_PIECES" --eval "$EVAL_PIECES"
 
 stage "2/6 codec"
-nice -n 19 $py "$here/train_codec.py" --data "$WORK/data" --out "$WORK/codec" --steps "$CODEC_STEPS"
+# The parametric codec (pcodec.py: partial analysis + k-means RVQ + oscillator bank) is
+# the default. The neural codec (codec.py/train_codec.py) is kept as an experiment:
+#   CODEC=neural bash training/build_default.sh
+if [ "${CODEC:-parametric}" = neural ]; then
+  nice -n 19 $py "$here/train_codec.py" --data "$WORK/data" --out "$WORK/codec" --steps "$CODEC_STEPS"
+else
+  nice -n 19 $py "$here/fit_pcodec.py" --data "$WORK/data" --out "$WORK/codec"
+fi
 
 stage "3/6 tokenize"
 [ -f "$WORK/tokens/DONE" ] || nice -n 19 $py "$here/tokenize_data.py" --data "$WORK/data" --codec "$WORK/codec/codec.pt" --out "$WORK/tokens"

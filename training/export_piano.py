@@ -34,8 +34,11 @@ from lm import DIM, STATE_FRAMES, PianoLM, PianoLMStep  # noqa: E402
 OPSET = 17
 CHUNK = 8
 OVERLAP = 0                    # the decoder is causal: no cross-fade needed
-WINDOW = CHUNK + OVERLAP + 12  # 12 frames of left context >= the decoder's receptive field
-assert WINDOW - CHUNK - OVERLAP >= DEC_RF
+# Left context >= the decoder's receptive field: 1 frame for the parametric decoder
+# (amplitudes interpolate from frame f-1), DEC_RF frames for the neural one.
+WINDOWS = {"parametric": CHUNK + OVERLAP + 2, "neural": CHUNK + OVERLAP + 12}
+assert WINDOWS["neural"] - CHUNK - OVERLAP >= DEC_RF
+WINDOW = WINDOWS["parametric"]  # set from the codec checkpoint in main()
 
 SOURCES = [
     {"name": "Procedurally generated MIDI (training/gen_data.py, seeds 1000.. and 900000..)", "license": "MIT"},
@@ -102,10 +105,11 @@ def manifest(args):
         "formatVersion": 1,
         "name": "sostenuto-piano",
         "version": args.version,
-        "description": ("Neural piano trained in this repository (training/build_default.sh): a 4x512 RVQ codec plus "
-                        "a frame-clock codebook, a causal decoder (clock-phased harmonic oscillator bank + iSTFT noise), "
-                        "and a causal dilated-convolution token LM conditioned on MIDI, trained on FluidSynth renders "
-                        "of procedurally generated piano MIDI. See docs/model-card.md."),
+        "description": ("Piano trained in this repository (training/build_default.sh): a causal dilated-convolution "
+                        "token LM conditioned on MIDI, over a parametric codec (438 piano-partial oscillators, "
+                        "log-amplitudes quantised by a 4x512 k-means residual VQ, plus a frame-clock codebook that "
+                        "keeps oscillator phases continuous), trained on FluidSynth renders of procedurally "
+                        "generated piano MIDI. See docs/model-card.md."),
         "license": "MIT",
         "untrained": False,
         "sources": SOURCES,
@@ -137,8 +141,8 @@ def manifest(args):
 
 
 def load(args):
-    codec = Codec()
-    codec.load_state_dict(torch.load(args.codec)["model"])
+    from tokenize_data import load_codec
+    codec = load_codec(args.codec)
     lm = PianoLM()
     lm.load_state_dict(torch.load(args.lm)["model"])
     return codec.eval(), lm.eval()
@@ -151,7 +155,12 @@ def export_onnx(module, ex, path, ins, outs):
 
 def write_package(out, codec, lm, man):
     os.makedirs(out, exist_ok=True)
-    step, dec = PianoLMStep(lm).eval(), DecoderExport(codec).eval()
+    if getattr(codec, "kind", "") == "parametric":
+        from pcodec import PDecoderExport
+        dec = PDecoderExport(codec, WINDOW).eval()
+    else:
+        dec = DecoderExport(codec).eval()
+    step = PianoLMStep(lm).eval()
     with torch.no_grad():
         export_onnx(step, (torch.zeros(1, K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
                            torch.zeros(1, STATE_FRAMES, DIM)),
@@ -242,13 +251,14 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     a_o = run_ort(win)
     check(np.abs(a_o - a_t).max() < 1e-4, f"decoder.onnx (ORT) == torch export module (max |d| {np.abs(a_o - a_t).max():.2e})")
     check(np.abs(np.clip(a_fft, -1, 1) - a_t).max() < 1e-4,
-          f"MatMul iSTFT == FFT iSTFT used in training (max |d| {np.abs(np.clip(a_fft, -1, 1) - a_t).max():.2e})")
+          f"export module == the decoder used in training/tokenizing (max |d| {np.abs(np.clip(a_fft, -1, 1) - a_t).max():.2e})")
     sil = np.zeros((K, WINDOW), np.int64)
     sil[K - 1] = np.arange(WINDOW) % CLOCK_PERIOD + 1                   # silent sound tokens, running clock
     check(bool((run_ort(sil) == 0.0).all()), "all-silence window decodes to exactly 0.0 (ORT)")
     mixed = win.copy()
-    mixed[:K_CONTENT, 14:] = 0
-    check(bool((run_ort(mixed)[16 * HOP:] == 0.0).all()), "3 silent frames after sound decode to exactly 0.0 (ORT)")
+    mixed[:K_CONTENT, WINDOW - 5:] = 0
+    check(bool((run_ort(mixed)[(WINDOW - 3) * HOP:] == 0.0).all()) and bool((run_ort(mixed)[:(WINDOW - 5) * HOP] != 0).any()),
+          "sound then silence tokens: from the 3rd silent frame on the audio is exactly 0.0 (ORT)")
     whole = tok[:, :f0 + T]
     with torch.no_grad():
         ref = np.clip(codec.decode_tokens(torch.from_numpy(whole)[None])[0].numpy(), -1, 1)
@@ -275,6 +285,8 @@ def main():
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     codec, lm = load(args)
+    global WINDOW
+    WINDOW = WINDOWS["parametric" if getattr(codec, "kind", "") == "parametric" else "neural"]
     man = manifest(args)
     step, dec = write_package(args.out, codec, lm, man)
     print(f"wrote {args.out}: " + ", ".join(f"{n} ({os.path.getsize(os.path.join(args.out, n)) / 1e6:.2f} MB)"

@@ -22,14 +22,22 @@ from codec import Codec  # noqa: E402
 
 
 def load_codec(path):
+    st = torch.load(path)
+    if st.get("kind") == "parametric":
+        from pcodec import PCodec
+        model = PCodec()
+        model.codebooks.copy_(st["codebooks"])
+        return model.eval()
     model = Codec()
-    model.load_state_dict(torch.load(path)["model"])
+    model.load_state_dict(st["model"])
     return model.eval()
 
 
 @torch.no_grad()
 def encode(model, x, silent):
     T = len(silent)
+    if getattr(model, "kind", "") == "parametric":
+        return np.concatenate([model.encode_audio(x, silent), clock_tokens(T)[None]], 0)
     x = torch.from_numpy(np.pad(x, (0, max(0, T * HOP - len(x))))[:T * HOP])[None]
     z = model.encoder(x)
     _, tokens, _ = model.rvq(z, torch.from_numpy(silent)[None])
