@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from common import CLOCK_PERIOD, FEATURES, K, K_CONTENT, LOOKAHEAD, V, feature_slice
 
-DIM = 256
+DIM = 192
 EMB = 128
 DILATIONS = (1, 2, 4, 8, 16, 32, 64, 1)
 STATE_FRAMES = sum(DILATIONS)
