@@ -44,5 +44,6 @@ stage "5/6 export"
 nice -n 19 $py "$here/export_piano.py" --codec "$WORK/codec/codec.pt" --lm "$WORK/lm/lm.pt" --tokens "$WORK/tokens" --out "$OUT"
 
 stage "6/6 evaluate"
-nice -n 19 $py "$here/evaluate.py" --data "$WORK/data" --codec "$WORK/codec/codec.pt" --model "$OUT" --out "$WORK/eval"
+card=(); [ "$OUT" = "$root/models/piano" ] && card=(--card "$root/docs/model-card.md" --png-dir "$root/docs/model-card")
+nice -n 19 $py "$here/evaluate.py" --data "$WORK/data" --codec "$WORK/codec/codec.pt" --model "$OUT" --out "$WORK/eval" "${card[@]}"
 stage "done"

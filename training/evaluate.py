@@ -233,7 +233,7 @@ def engine_render(engine, mid, wav, model, seed, extra):
 def png(path, rows, labels):
     from PIL import Image, ImageDraw
     imgs = []
-    lo, hi = -9.0, 2.0
+    lo, hi = -11.5, 1.5
     for M in rows:
         v = np.clip((M.T[::-1] - lo) / (hi - lo), 0, 1)
         r = np.clip(1.5 * v, 0, 1)
