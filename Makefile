@@ -28,13 +28,17 @@ install: bundle
 	rm -rf $(HOME)/.vst3/Sostenuto.vst3
 	cp -r $(BUNDLE) $(HOME)/.vst3/
 
-demo: build
-	@mkdir -p out
-	./sostenuto render examples/demo.mid -o out/demo.wav
+# The main job: examples/demo.mid bounced through the real plug-in (headless VST3 host, offline
+# mode, the plug-in starting its bundled engine) to out/demo.wav.
+demo: bundle
+	bash scripts/demo.sh
 
-test: build native
+# Every test: the engine's xunit suite, the native GoogleTest suites (bridge, plug-in, JACK
+# standalone), then headless Ardour bouncing through the installed bundle.
+test: bundle
 	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=minimal"
 	ctest --test-dir build --output-on-failure
+	bash tests/ardour/ci.sh
 
 # make bench FILTER='*LmStep*' JOB=short: BenchmarkDotNet, each benchmark beside its baseline.
 FILTER ?= *

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # Reference tools the tests compare against (mido, sox, fluidsynth) and the native toolchain;
 # JACK for the standalone instrument (standalone/: libjack headers to build it, jackd2 for
 # the tests' `jackd -d dummy` server) and pkg-config, which finds libjack for CMake.
-APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm cmake g++ libgtest-dev
+APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm cmake g++ libgtest-dev ardour
               pkg-config jackd2 libjack-jackd2-dev)
 if [ "${SOSTENUTO_TRAINING:-0}" = 1 ]; then
   APT_PACKAGES+=(python3-torch python3-onnx)
