@@ -3,6 +3,8 @@
 // no allocation, no locks.
 #pragma once
 
+#include "sostenuto/bridge/gap_fade.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -106,65 +108,8 @@ private:
     double current_db_ = 0.0;
 };
 
-// Keeps the output continuous when the engine's audio is missing (realtime
-// underrun, engine gone): where a gap starts, the last output value decays
-// linearly to zero over `ramp` samples instead of dropping (no click); when
-// audio comes back it fades in over `ramp` samples while the decay finishes.
-// In between the output is silence.
-class GapSmoother {
-public:
-    static constexpr std::size_t kChannels = 2;
-
-    void reset(std::size_t ramp) noexcept {
-        ramp_ = ramp < 1 ? 1 : ramp;
-        in_gap_ = false;
-        hold_pos_ = ramp_;
-        fade_in_pos_ = ramp_;
-        for (std::size_t c = 0; c < kChannels; ++c) last_[c] = hold_start_[c] = 0.0f;
-    }
-
-    // Frames [0, available) of `channels` hold engine audio; [available,
-    // frames) are missing (their content is ignored and overwritten).
-    void process(float* const* channels, std::size_t frames, std::size_t available) noexcept {
-        for (std::size_t i = 0; i < frames; ++i) {
-            const bool have = i < available;
-            float a;
-            if (have) {
-                if (in_gap_) {
-                    in_gap_ = false;
-                    fade_in_pos_ = 0;
-                }
-                a = fade_in_pos_ < ramp_ ? static_cast<float>(fade_in_pos_ + 1) / static_cast<float>(ramp_) : 1.0f;
-                if (fade_in_pos_ < ramp_) ++fade_in_pos_;
-            } else {
-                if (!in_gap_) {
-                    in_gap_ = true;
-                    hold_pos_ = 0;
-                    for (std::size_t c = 0; c < kChannels; ++c) hold_start_[c] = last_[c];
-                }
-                a = 0.0f;
-            }
-            const float h = hold_pos_ < ramp_ ? 1.0f - static_cast<float>(hold_pos_ + 1) / static_cast<float>(ramp_) : 0.0f;
-            if (hold_pos_ < ramp_) ++hold_pos_;
-            for (std::size_t c = 0; c < kChannels; ++c) {
-                const float x = have ? channels[c][i] : 0.0f;
-                const float y = a * x + h * hold_start_[c];
-                channels[c][i] = y;
-                last_[c] = y;
-            }
-        }
-    }
-
-    bool in_gap() const noexcept { return in_gap_; }
-
-private:
-    std::size_t ramp_ = 1;
-    bool in_gap_ = false;
-    std::size_t hold_pos_ = 1;
-    std::size_t fade_in_pos_ = 1;
-    float last_[kChannels] = {};
-    float hold_start_[kChannels] = {};
-};
+// The underrun fade lives in native-bridge, shared with the JACK standalone.
+using GapSmoother = bridge::GapFade;
 
 // What a new engine session must be told when it starts in the middle of an
 // activation (the engine died and another one took over): the notes that

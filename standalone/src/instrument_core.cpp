@@ -12,7 +12,7 @@ InstrumentCore::InstrumentCore(bridge::EngineSupervisor& supervisor)
     // Touch what the audio thread writes, so it never takes a first-write page fault.
     for (std::size_t i = 0; i < max_period_events; ++i) events_[i] = MidiEvent{};
     for (std::size_t i = 0; i < MidiState::max_resync_events; ++i) resync_[i] = MidiEvent{};
-    fade_.reset(fade_samples_.load());
+    fade_.reset(fade_samples_.load(), /*start_in_gap=*/true);
 }
 
 void InstrumentCore::set_gain_db(double db) noexcept {
@@ -93,7 +93,7 @@ void InstrumentCore::end_period(float* left, float* right) noexcept {
     const std::uint64_t s = stream_time_;
     const std::uint32_t n = frames_;
     const std::uint32_t fade = fade_samples_.load(std::memory_order_relaxed);
-    if (fade != fade_.ramp()) fade_.reset(fade);
+    if (fade != fade_.ramp()) fade_.reset(fade, /*start_in_gap=*/true);
 
     bridge::EngineBlockScope scope(supervisor_, s);
     const bridge::EngineBlock& block = scope.block();
