@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace Sostenuto.Engine.Audio;
 
 /// <summary>
-/// Linear (equal-gain) cross-fades and fade-outs, allocation-free.
+/// Linear (equal-gain) cross-fades, allocation-free.
 /// </summary>
 /// <remarks>
 /// <para>Over a span of n samples the weight of the later signal at sample i is a = (i + 0.5) / n, and the
@@ -66,43 +66,6 @@ public static class CrossFade
             float a = (i + 0.5f) * invN;
             float ve = Unsafe.Add(ref e, i);
             Unsafe.Add(ref d, i) = ve + a * (Unsafe.Add(ref l, i) - ve);
-        }
-    }
-
-    /// <summary>
-    /// In-place linear fade to silence over the span: samples[i] *= 1 − (i + 0.5) / n.
-    /// Exactly the same gains as <see cref="Linear"/> with a silent later signal, so a stop is a cross-fade into silence;
-    /// the last sample keeps 0.5/n of its value, and the (silent) sample after the span continues the ramp.
-    /// </summary>
-    public static void FadeOut(Span<float> samples)
-    {
-        int n = samples.Length;
-        if (n == 0) return;
-        float invN = 1f / n;
-        ref float s = ref MemoryMarshal.GetReference(samples);
-
-        int i = 0;
-        int width = Vector<float>.Count;
-        if (Vector.IsHardwareAccelerated && n >= width)
-        {
-            Span<float> lanes = stackalloc float[width];
-            for (int k = 0; k < width; k++) lanes[k] = k + 0.5f;
-            var index = new Vector<float>(lanes);
-            var step = new Vector<float>(width);
-            var scale = new Vector<float>(invN);
-            for (; i + width <= n; i += width)
-            {
-                var v = LoadVector(ref Unsafe.Add(ref s, i));
-                // Same expression as Linear(v, 0): v + a·(0 − v).
-                StoreVector(v + index * scale * (-v), ref Unsafe.Add(ref s, i));
-                index += step;
-            }
-        }
-        for (; i < n; i++)
-        {
-            float a = (i + 0.5f) * invN;
-            float v = Unsafe.Add(ref s, i);
-            Unsafe.Add(ref s, i) = v + a * (-v);
         }
     }
 

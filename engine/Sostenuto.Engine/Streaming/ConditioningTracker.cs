@@ -39,19 +39,6 @@ public sealed class ConditioningTracker
     /// <summary>Width of one frame's feature vector.</summary>
     public int Size { get; }
 
-    public bool AnySounding { get; private set; }
-
-    /// <summary>Forgets every key and the pedal, as after a transport flush.</summary>
-    public void Reset()
-    {
-        Array.Clear(_held);
-        Array.Clear(_sounding);
-        Array.Clear(_velocity);
-        Array.Clear(_onsetModelSample);
-        _pedal = false;
-        AnySounding = false;
-    }
-
     /// <summary>Starts the next frame: clears what is per-frame.</summary>
     public void BeginFrame()
     {
@@ -106,7 +93,7 @@ public sealed class ConditioningTracker
     }
 
     /// <summary>Releases every key and lifts the pedal (all notes off, all sound off, flush).</summary>
-    public void ReleaseAll()
+    void ReleaseAll()
     {
         Array.Clear(_held);
         Array.Clear(_sounding);
@@ -118,14 +105,12 @@ public sealed class ConditioningTracker
     {
         if (destination.Length != Size) throw new ArgumentException($"feature row has {destination.Length} values, expected {Size}");
         int at = 0;
-        bool any = false;
         foreach (var feature in _features)
         {
             var row = destination.Slice(at, ConditioningFeatures.Size(feature));
             for (int k = 0; k < row.Length && feature != ConditioningFeature.Pedal; k++)
             {
                 bool sounding = _sounding[k] || _onset[k] > 0;
-                any |= sounding;
                 row[k] = feature switch
                 {
                     ConditioningFeature.NoteOnset => _onset[k],
@@ -140,6 +125,5 @@ public sealed class ConditioningTracker
             if (feature == ConditioningFeature.Pedal) row[0] = _pedal ? 1f : 0f;
             at += row.Length;
         }
-        AnySounding = any || _sounding.AsSpan().Contains(true);
     }
 }

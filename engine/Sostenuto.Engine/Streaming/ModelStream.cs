@@ -84,8 +84,6 @@ public sealed class ModelStream : IDisposable
     /// <summary>Host samples ready to read.</summary>
     public int Ready => _output[0].Count;
 
-    public long GeneratedFrames => _generatedFrames;
-
     /// <summary>Adds an event at local host time <paramref name="time"/>. Events come in time order, not before the known clock.</summary>
     public void AddEvent(long time, MidiMessage message)
     {

@@ -102,27 +102,6 @@ public class CrossFadeTests
         Assert.Throws<ArgumentException>(() => CrossFade.Linear(new float[10], new float[11], new float[10]));
     }
 
-    [Theory]
-    [MemberData(nameof(Lengths))]
-    public void FadeOutEqualsCrossFadeIntoSilence(int n)
-    {
-        var x = Noise(n, 8);
-        var expected = new float[n];
-        CrossFade.Linear(x, new float[n], expected);
-        CrossFade.FadeOut(x);
-        Assert.Equal(expected, x);
-    }
-
     [Fact]
-    public void FadeOutRampsLinearlyToZero()
-    {
-        const int n = 480;
-        var x = new float[n];
-        Array.Fill(x, 1f);
-        CrossFade.FadeOut(x);
-        for (int i = 0; i < n; i++) Assert.Equal(1.0 - (i + 0.5) / n, x[i], 1e-6);
-        Assert.True(x[n - 1] <= 1f / n);
-        CrossFade.FadeOut(Span<float>.Empty);
-        CrossFade.Linear(ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, Span<float>.Empty);
-    }
+    public void EmptySpansAreAccepted() => CrossFade.Linear(ReadOnlySpan<float>.Empty, ReadOnlySpan<float>.Empty, Span<float>.Empty);
 }
