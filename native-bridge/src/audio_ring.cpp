@@ -85,6 +85,8 @@ std::unique_ptr<SharedAudioRing> SharedAudioRing::create(const std::string& name
     ring->capacity_frames_ = capacity_frames;
     ring->write_position_ = new (base + layout::write_position_offset) std::atomic<std::uint64_t>(0);
     ring->read_position_ = new (base + layout::read_position_offset) std::atomic<std::uint64_t>(0);
+    ring->splice_start_ = new (base + layout::splice_start_offset) std::atomic<std::uint64_t>(layout::no_splice);
+    ring->read_claim_ = new (base + layout::read_claim_offset) std::atomic<std::uint64_t>(0);
     ring->samples_ = reinterpret_cast<float*>(base + layout::data_offset);
     // The magic goes in last, so a half-made ring never looks like one. (What
     // orders these writes before the engine's reads is the Hello that names
@@ -133,7 +135,8 @@ std::unique_ptr<SharedAudioRing> SharedAudioRing::open(const std::string& name, 
     const std::uint32_t data_offset = byte_order::load_u32(base + layout::data_offset_offset);
     const std::uint64_t total_size = byte_order::load_u64(base + layout::total_size_offset);
     if (version != layout::version) {
-        error = "audio ring: '" + name + "' has layout version " + std::to_string(version) + ", expected 1";
+        error = "audio ring: '" + name + "' has layout version " + std::to_string(version) + ", expected " +
+                std::to_string(layout::version);
         return nullptr;
     }
     if (channels == 0 || channels > layout::max_channels || !is_power_of_two(capacity) ||
@@ -148,6 +151,8 @@ std::unique_ptr<SharedAudioRing> SharedAudioRing::open(const std::string& name, 
     ring->capacity_frames_ = capacity;
     ring->write_position_ = reinterpret_cast<std::atomic<std::uint64_t>*>(bytes + layout::write_position_offset);
     ring->read_position_ = reinterpret_cast<std::atomic<std::uint64_t>*>(bytes + layout::read_position_offset);
+    ring->splice_start_ = reinterpret_cast<std::atomic<std::uint64_t>*>(bytes + layout::splice_start_offset);
+    ring->read_claim_ = reinterpret_cast<std::atomic<std::uint64_t>*>(bytes + layout::read_claim_offset);
     ring->samples_ = reinterpret_cast<float*>(bytes + layout::data_offset);
     return ring;
 }
@@ -170,6 +175,8 @@ SharedAudioRing::~SharedAudioRing() {
 
 void SharedAudioRing::reset_positions(std::uint64_t render_time) noexcept {
     read_position_->store(render_time, std::memory_order_release);
+    read_claim_->store(render_time, std::memory_order_release);
+    splice_start_->store(layout::no_splice, std::memory_order_release);
     write_position_->store(render_time, std::memory_order_release);
 }
 
@@ -216,6 +223,39 @@ std::uint64_t AudioRingProducer::catch_up() noexcept {
     return read;
 }
 
+std::uint64_t AudioRingProducer::splice(std::uint64_t from, const float* const* channels, std::size_t frames,
+                                        std::size_t cross_fade) noexcept {
+    const std::uint64_t old_write = write_position();
+    // Announce first, then look at the claim (both sequentially consistent):
+    // a consumer whose claim this load misses sees the announcement instead.
+    ring_.splice_start().store(from, std::memory_order_seq_cst);
+    const std::uint64_t claim = ring_.read_claim().load(std::memory_order_seq_cst);
+    const std::uint64_t start = std::max(from, claim);
+    // Acquire: the consumer's reads of the slots of the previous lap are done.
+    const std::uint64_t read = ring_.read_position().load(std::memory_order_acquire);
+    const std::uint64_t end = std::min<std::uint64_t>(from + frames, read + ring_.capacity_frames());
+    if (start < end) {
+        // Old audio exists below old_write only; fade over what there is of it.
+        const std::uint64_t old_span = old_write > start ? old_write - start : 0;
+        const std::size_t fade = static_cast<std::size_t>(std::min<std::uint64_t>({cross_fade, old_span, end - start}));
+        const std::uint64_t mask = ring_.capacity_frames() - 1;
+        for (std::uint32_t c = 0; c < ring_.channels(); ++c) {
+            float* slots = ring_.channel_data(c);
+            const float* in = channels[c] + (start - from);
+            for (std::size_t i = 0; i < fade; ++i) {
+                const float gain = (static_cast<float>(i) + 0.5f) / static_cast<float>(fade);
+                float& slot = slots[(start + i) & mask];
+                slot = slot + (in[i] - slot) * gain;
+            }
+            for (std::uint64_t t = start + fade; t < end; ++t) slots[t & mask] = in[t - start];
+        }
+    }
+    // Release: the new samples are visible before the position and before the splice ends.
+    ring_.write_position().store(std::max(start, end), std::memory_order_release);
+    ring_.splice_start().store(layout::no_splice, std::memory_order_release);
+    return start;
+}
+
 // ---- consumer ---------------------------------------------------------------
 
 std::uint64_t AudioRingConsumer::published_until() const noexcept {
@@ -226,9 +266,15 @@ std::size_t AudioRingConsumer::read(std::uint64_t render_time, float* const* out
     // Only the consumer stores the read position.
     const std::uint64_t read_position = ring_.read_position().load(std::memory_order_relaxed);
     if (render_time < read_position) return 0;
+    // Claim the block, then look for a splice (both sequentially consistent;
+    // see the header): a splice that started before the claim was visible
+    // keeps us below its start, one that started after stays above the claim.
+    ring_.read_claim().store(render_time + frames, std::memory_order_seq_cst);
+    const std::uint64_t splice_start = ring_.splice_start().load(std::memory_order_seq_cst);
     // Acquire: pairs with the producer's release, so the samples below
     // [render_time, published) are the ones it wrote.
-    const std::uint64_t published = ring_.write_position().load(std::memory_order_acquire);
+    const std::uint64_t published =
+        std::min(ring_.write_position().load(std::memory_order_acquire), splice_start);
     std::size_t available = 0;
     if (published > render_time) {
         available = static_cast<std::size_t>(std::min<std::uint64_t>(frames, published - render_time));

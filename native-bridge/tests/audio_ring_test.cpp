@@ -72,7 +72,8 @@ TEST(AudioRing, CreateWritesTheDocumentedHeaderWithMode0600) {
     ASSERT_NE(mapping, MAP_FAILED);
     const auto* bytes = static_cast<const std::uint8_t*>(mapping);
     EXPECT_EQ(std::memcmp(bytes, "SOSTRING", 8), 0);
-    EXPECT_EQ(byte_order::load_u32(bytes + 8), 1u);     // layout version
+    EXPECT_EQ(byte_order::load_u32(bytes + 8), 2u);     // layout version
+    EXPECT_EQ(byte_order::load_u64(bytes + 136), ~std::uint64_t{0});  // no splice in progress
     EXPECT_EQ(byte_order::load_u32(bytes + 12), 2u);    // channels
     EXPECT_EQ(byte_order::load_u32(bytes + 16), 1024u); // capacity frames
     EXPECT_EQ(byte_order::load_u32(bytes + 20), 384u);  // data offset
@@ -331,6 +332,132 @@ TEST(AudioRing, StressWaitingConsumerReceivesEverySampleOnce) {
     producer_thread.join();
     EXPECT_TRUE(all_equal);
     EXPECT_EQ(received_sum, expected_sum);
+}
+
+}  // namespace
+}  // namespace sostenuto::bridge
+
+namespace sostenuto::bridge {
+namespace {
+
+std::vector<const float*> constant_block(std::vector<std::vector<float>>& storage, std::uint32_t channels,
+                                         std::size_t frames, float value) {
+    storage.assign(channels, std::vector<float>(frames, value));
+    std::vector<const float*> pointers;
+    for (auto& channel : storage) pointers.push_back(channel.data());
+    return pointers;
+}
+
+// A splice cross-fades from the old audio to the new, moves the write
+// position to its end (down as well as up) and never touches claimed slots.
+TEST(AudioRing, SpliceCrossFadesAboveTheClaimAndMovesTheWritePosition) {
+    std::string error;
+    auto ring = SharedAudioRing::create(unique_ring_name(), 1, 256, error);
+    ASSERT_TRUE(ring) << error;
+    AudioRingProducer producer(*ring);
+    AudioRingConsumer consumer(*ring);
+    std::vector<std::vector<float>> storage;
+    ASSERT_EQ(producer.write(constant_block(storage, 1, 200, 1.0f).data(), 200), 200u);
+    ReadBuffers first(1, 40);
+    ASSERT_EQ(consumer.read(0, first.pointers.data(), 40), 40u);  // claims [0, 40)
+
+    // Asked to splice from 30: the consumer has claimed up to 40, so the new audio starts there.
+    const std::uint64_t start = producer.splice(30, constant_block(storage, 1, 100, 3.0f).data(), 100, 8);
+    EXPECT_EQ(start, 40u);
+    EXPECT_EQ(producer.write_position(), 130u);  // retracted from 200
+    ReadBuffers out(1, 100, -1.0f);
+    ASSERT_EQ(consumer.read(40, out.pointers.data(), 100), 90u);  // published until 130
+    for (std::size_t i = 0; i < 8; ++i) {
+        const float gain = (i + 0.5f) / 8.0f;
+        EXPECT_FLOAT_EQ(out.data[0][i], 1.0f + 2.0f * gain) << i;
+    }
+    for (std::size_t i = 8; i < 90; ++i) EXPECT_EQ(out.data[0][i], 3.0f) << i;
+
+    // A splice the consumer has entirely passed publishes nothing new and leaves the position at the claim.
+    EXPECT_EQ(producer.splice(100, constant_block(storage, 1, 20, 5.0f).data(), 20, 8), 140u);
+    EXPECT_EQ(producer.write_position(), 140u);
+}
+
+// Reader against a producer that splices all the time (ThreadSanitizer runs
+// this too). Channel 0 carries the render time, channel 1 the generation of
+// the audio (each splice is a new generation). In every state of the ring the
+// generation changes only at the start of the splice that made it, so a read
+// that sees it change anywhere else has read a block torn by a splice; and a
+// slot holding another render time is a stale read.
+TEST(AudioRing, StressSplicesNeverTearARead) {
+    std::string error;
+    auto ring = SharedAudioRing::create(unique_ring_name(), 2, 4096, error);
+    ASSERT_TRUE(ring) << error;
+    constexpr std::uint64_t total = 1u << 19;
+    constexpr std::size_t max_generations = 1u << 16;
+    std::vector<std::atomic<std::uint64_t>> splice_starts(max_generations);
+    std::atomic<bool> consumer_done{false};
+    std::atomic<std::uint64_t> splices{0};
+
+    std::thread producer_thread([&] {
+        AudioRingProducer producer(*ring);
+        std::mt19937 random(17);
+        std::uint32_t generation = 0;
+        std::vector<float> times(2048), generations(2048);
+        while (!consumer_done.load(std::memory_order_relaxed)) {
+            producer.catch_up();
+            const std::uint64_t w = producer.write_position();
+            const std::uint64_t claim = ring->read_claim().load(std::memory_order_relaxed);
+            const bool splice = generation + 1 < max_generations && w > claim + 64 && random() % 3 == 0;
+            const std::uint64_t from = splice ? claim + random() % (w - claim) : w;
+            const std::size_t frames = 1 + random() % 1024;
+            if (splice) ++generation;
+            for (std::size_t i = 0; i < frames; ++i) {
+                times[i] = static_cast<float>((from + i) % (1u << 20));
+                generations[i] = static_cast<float>(generation);
+            }
+            const float* pointers[2] = {times.data(), generations.data()};
+            if (splice) {
+                const std::uint64_t start = producer.splice(from, pointers, frames, 0);
+                splice_starts[generation].store(start, std::memory_order_relaxed);
+                splices.fetch_add(1, std::memory_order_relaxed);
+            } else if (producer.write(pointers, std::min(frames, producer.writable_frames())) == 0) {
+                std::this_thread::yield();
+            }
+            if (random() % 8 == 0) std::this_thread::yield();
+        }
+    });
+
+    AudioRingConsumer consumer(*ring);
+    std::mt19937 random(19);
+    std::uint64_t render_time = 0, frames_received = 0, underruns = 0;
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> changes;  // (render time, new generation), checked at the end
+    ReadBuffers out(2, 256);
+    float last_generation = 0;
+    while (render_time < total) {
+        const std::size_t wanted = 1 + random() % 256;
+        for (unsigned patience = random() % 2000; patience > 0; --patience) {
+            if (consumer.published_until() >= render_time + wanted) break;
+            if (patience % 64 == 0) std::this_thread::yield();
+        }
+        const std::size_t got = consumer.read(render_time, out.pointers.data(), wanted);
+        if (got < wanted) ++underruns;
+        for (std::size_t i = 0; i < got; ++i) {
+            ASSERT_EQ(out.data[0][i], static_cast<float>((render_time + i) % (1u << 20))) << "stale slot at " << render_time + i;
+            const float generation = out.data[1][i];
+            ASSERT_GE(generation, i == 0 ? 0.0f : out.data[1][i - 1]) << "generation went back inside a read";
+            if (i > 0 && generation != out.data[1][i - 1]) changes.emplace_back(render_time + i, static_cast<std::uint32_t>(generation));
+        }
+        if (got > 0) last_generation = out.data[1][got - 1];
+        frames_received += got;
+        render_time += wanted;
+    }
+    consumer_done = true;
+    producer_thread.join();
+    (void)last_generation;
+    for (const auto& [time, generation] : changes)
+        EXPECT_EQ(time, splice_starts[generation].load()) << "a read changed generation away from a splice start (torn read)";
+    EXPECT_GT(splices.load(), 100u);
+    EXPECT_GT(frames_received, total / 4);
+    std::printf("splice stress: %llu splices, %zu seen inside reads, %llu frames received of %llu, %llu underruns\n",
+                static_cast<unsigned long long>(splices.load()), changes.size(),
+                static_cast<unsigned long long>(frames_received), static_cast<unsigned long long>(total),
+                static_cast<unsigned long long>(underruns));
 }
 
 }  // namespace

@@ -8,6 +8,15 @@
 // t mod capacity. Both sides are wait-free: no locks, no system calls and no
 // allocation once the memory is mapped. docs/protocol.md ("The audio ring")
 // gives the layout byte for byte; the C# engine maps the same memory.
+//
+// Layout version 2 lets the producer splice: replace published audio that the
+// consumer has not read yet (live mode's speculative audio, after a note
+// arrived). The consumer claims a block before it copies it; the producer
+// announces where a splice starts before it looks at the claim. Both use
+// sequentially consistent accesses, so at least one side sees the other's
+// word: either the producer sees the claim and starts the splice above it, or
+// the consumer sees the splice and copies nothing at or above its start.
+// Neither can read a block torn between old and new audio.
 #pragma once
 
 #include <atomic>
@@ -21,7 +30,7 @@ namespace sostenuto::bridge {
 // Byte offsets of the shared-memory layout (docs/protocol.md).
 namespace audio_ring_layout {
 inline constexpr char magic[8] = {'S', 'O', 'S', 'T', 'R', 'I', 'N', 'G'};
-inline constexpr std::uint32_t version = 1;
+inline constexpr std::uint32_t version = 2;
 inline constexpr std::size_t magic_offset = 0;
 inline constexpr std::size_t version_offset = 8;
 inline constexpr std::size_t channels_offset = 12;
@@ -32,7 +41,14 @@ inline constexpr std::size_t total_size_offset = 24;
 // x86's adjacent-line prefetcher pulls 64-byte lines in pairs, and a shared
 // pair would bounce between the producer's and the consumer's cores.
 inline constexpr std::size_t write_position_offset = 128;
+// Beside the write position (the producer stores both): where a splice in
+// progress starts, or no_splice.
+inline constexpr std::size_t splice_start_offset = 136;
 inline constexpr std::size_t read_position_offset = 256;
+// Beside the read position (the consumer stores both): the end of the block
+// the consumer is reading or is about to read.
+inline constexpr std::size_t read_claim_offset = 264;
+inline constexpr std::uint64_t no_splice = ~std::uint64_t{0};
 inline constexpr std::size_t data_offset = 384;
 inline constexpr std::uint32_t max_channels = 64;
 inline constexpr std::uint32_t min_capacity_frames = 16;
@@ -71,6 +87,8 @@ public:
 
     std::atomic<std::uint64_t>& write_position() noexcept { return *write_position_; }
     std::atomic<std::uint64_t>& read_position() noexcept { return *read_position_; }
+    std::atomic<std::uint64_t>& splice_start() noexcept { return *splice_start_; }
+    std::atomic<std::uint64_t>& read_claim() noexcept { return *read_claim_; }
     float* channel_data(std::uint32_t channel) noexcept { return samples_ + std::size_t{channel} * capacity_frames_; }
 
 private:
@@ -85,6 +103,8 @@ private:
     std::uint32_t capacity_frames_ = 0;
     std::atomic<std::uint64_t>* write_position_ = nullptr;
     std::atomic<std::uint64_t>* read_position_ = nullptr;
+    std::atomic<std::uint64_t>* splice_start_ = nullptr;
+    std::atomic<std::uint64_t>* read_claim_ = nullptr;
     float* samples_ = nullptr;
 };
 
@@ -105,6 +125,16 @@ public:
     // underrun), skips the write position forward to it: audio for times the
     // consumer has passed would never be heard. Returns the write position.
     std::uint64_t catch_up() noexcept;
+    // Replaces the published audio from render time `from` on with `frames`
+    // new frames, cross-faded linearly from the old audio over the first
+    // `cross_fade` frames, and moves the write position to from + frames (it
+    // may go down: audio beyond is no longer valid). Slots the consumer has
+    // claimed are never touched: the splice starts at max(from, claim) and
+    // the new audio before that is dropped. Returns the render time at which
+    // the new audio starts being heard. The caller keeps from + frames within
+    // a capacity of the read position.
+    std::uint64_t splice(std::uint64_t from, const float* const* channels, std::size_t frames,
+                         std::size_t cross_fade) noexcept;
 
 private:
     SharedAudioRing& ring_;
