@@ -181,6 +181,23 @@ public sealed class Resampler
     }
 
     /// <summary>
+    /// Becomes an exact copy of <paramref name="source"/>'s stream state (history, positions), which must
+    /// be a resampler built with the same rates and capacity: a snapshot to roll back to. Allocation-free.
+    /// </summary>
+    public void CopyStateFrom(Resampler source)
+    {
+        if (source._l != _l || source._m != _m || source._size != _size) throw new ArgumentException("resamplers differ in rates or capacity", nameof(source));
+        source._ring.AsSpan().CopyTo(_ring);
+        _written = source._written;
+        _pushed = source._pushed;
+        _pulled = source._pulled;
+        _n0 = source._n0;
+        _phase = source._phase;
+        _windowPos = source._windowPos;
+        _endOutput = source._endOutput;
+    }
+
+    /// <summary>
     /// Writes up to <c>output.Length</c> output samples that are fully determined and returns how many
     /// it wrote (0 if none are ready yet). Allocation-free.
     /// </summary>

@@ -7,8 +7,10 @@ namespace Sostenuto.Engine.Serving;
 
 /// <summary>
 /// One plug-in instance on the engine side: reads its frames with System.IO.Pipelines, runs its
-/// <see cref="RenderSession"/>, and writes audio into the instance's shared-memory ring as soon as
-/// the clock makes it final. A malformed frame ends this connection only, with a logged reason.
+/// <see cref="RenderSession"/>, and writes audio into the instance's shared-memory ring: in studio mode
+/// as soon as the clock makes it final, in live mode speculatively ahead of the reader, splicing when an
+/// event changes it (<see cref="SpeculativeRingWriter"/>). A malformed frame ends this connection only,
+/// with a logged reason.
 /// </summary>
 public sealed class InstanceConnection
 {
@@ -24,6 +26,7 @@ public sealed class InstanceConnection
     NetworkStream? _stream;
     RenderSession? _session;
     SharedAudioRing? _ring;
+    SpeculativeRingWriter? _live;
     HelloMessage? _hello;
     long _underruns;
     long _lastStatusTicks;
@@ -81,7 +84,8 @@ public sealed class InstanceConnection
             _session?.Dispose();
             _ring?.Dispose();
             _stream.Dispose();
-            _log($"{_label}: closed ({reason}); {_underruns} underruns, {_session?.LateEvents ?? 0} late events");
+            _log($"{_label}: closed ({reason}); {_underruns + (_live?.Underruns ?? 0)} underruns, {_session?.LateEvents ?? 0} late events" +
+                 (_live is null ? "" : $", {_live.Splices} splices"));
         }
     }
 
@@ -101,7 +105,9 @@ public sealed class InstanceConnection
                 break;
             case ClockAdvanceMessage m:
                 _session!.AdvanceClock(checked((long)m.StreamTime));
-                RenderAvailable();
+                if (_live is not null) _live.Update();
+                else RenderAvailable();
+                SendStatusNow();
                 break;
             case TransportMessage m:
                 _session!.Flush(checked((long)m.StreamTime));
@@ -129,10 +135,14 @@ public sealed class InstanceConnection
         {
             throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, e.Message);
         }
-        if (_ring.WritePosition != 0 || _ring.ReadPosition != 0)
+        if (_ring.WritePosition != 0 || _ring.ReadPosition != 0 || _ring.ReadClaim != 0 || !_ring.SpliceIdle)
             throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, $"audio ring {hello.SharedMemoryName} does not start at render time 0");
         _hello = hello;
-        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0));
+        // Live: lookahead 0, the latency is the slack alone; the engine renders ahead speculatively.
+        bool live = hello.LatencyMode == LatencyMode.Live;
+        int speculation = live ? SpeculativeRingWriter.SpeculationFor((int)hello.SampleRate, (int)Math.Min(hello.MaxBlockSize, 1 << 16)) : 0;
+        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation));
+        if (live) _live = new SpeculativeRingWriter(_session, _ring);
         long lookahead = _session.LatencySamples;
         long slack = Math.Max(hello.ComputeSlackSamples, hello.MaxBlockSize);
         var m = _package.Manifest;
@@ -167,12 +177,15 @@ public sealed class InstanceConnection
             if (got > 0) ring.Write(_left.AsSpan(0, got), _right.AsSpan(0, got));
             if (got < n) break;
         }
+    }
+
+    void SendStatusNow()
+    {
         long now = Environment.TickCount64;
-        if (now - _lastStatusTicks >= StatusInterval.TotalMilliseconds)
-        {
-            _lastStatusTicks = now;
-            Send(new StatusMessage((ulong)ring.WritePosition, (uint)Math.Min(_underruns, uint.MaxValue), (uint)Math.Min(session.LateEvents, uint.MaxValue)));
-        }
+        if (now - _lastStatusTicks < StatusInterval.TotalMilliseconds) return;
+        _lastStatusTicks = now;
+        long underruns = _underruns + (_live?.Underruns ?? 0);
+        Send(new StatusMessage((ulong)_ring!.WritePosition, (uint)Math.Min(underruns, uint.MaxValue), (uint)Math.Min(_session!.LateEvents, uint.MaxValue)));
     }
 
     void Send(ProtocolMessage message) => _stream!.Write(ProtocolCodec.Encode(message));

@@ -9,12 +9,16 @@ namespace Sostenuto.Engine.Serving;
 /// (docs/protocol.md, "The audio ring"; native-bridge/include/sostenuto/bridge/audio_ring.h is the
 /// C++ twin). Render time t lives in slot t mod capacity; the producer writes audio for [w, w+n) and
 /// then publishes w+n with release ordering; the consumer publishes how far it has read.
+/// <see cref="Splice"/> replaces audio the consumer has not claimed yet (live mode's rollback): the
+/// consumer claims each block before it copies it, the producer announces a splice before it reads
+/// the claim, both sequentially consistent, so one of them always sees the other and no read is torn.
 /// </summary>
 public sealed unsafe class SharedAudioRing : IDisposable
 {
     static readonly byte[] Magic = "SOSTRING"u8.ToArray();
-    const uint Version = 1;
-    const int WritePositionOffset = 128, ReadPositionOffset = 256, DataOffset = 384;
+    const uint Version = 2;
+    const int WritePositionOffset = 128, SpliceStartOffset = 136, ReadPositionOffset = 256, ReadClaimOffset = 264, DataOffset = 384;
+    const ulong NoSplice = ulong.MaxValue;
 
     readonly MemoryMappedFile _file;
     readonly MemoryMappedViewAccessor _view;
@@ -76,12 +80,20 @@ public sealed unsafe class SharedAudioRing : IDisposable
 
     ref ulong WritePositionRef => ref Unsafe.AsRef<ulong>(_base + WritePositionOffset);
     ref ulong ReadPositionRef => ref Unsafe.AsRef<ulong>(_base + ReadPositionOffset);
+    ref ulong SpliceStartRef => ref Unsafe.AsRef<ulong>(_base + SpliceStartOffset);
+    ref ulong ReadClaimRef => ref Unsafe.AsRef<ulong>(_base + ReadClaimOffset);
 
     /// <summary>The render time up to which audio is published.</summary>
     public long WritePosition => (long)Volatile.Read(ref WritePositionRef);
 
     /// <summary>How far the consumer has read (it moves past underruns too).</summary>
     public long ReadPosition => (long)Volatile.Read(ref ReadPositionRef);
+
+    /// <summary>The end of the block the consumer is reading or about to read: a splice never starts below it.</summary>
+    public long ReadClaim => (long)Volatile.Read(ref ReadClaimRef);
+
+    /// <summary>Whether no splice is in progress (as the plug-in leaves the ring before a session).</summary>
+    public bool SpliceIdle => Volatile.Read(ref SpliceStartRef) == NoSplice;
 
     /// <summary>Frames that can be written without overwriting audio the consumer has not read.</summary>
     public int WritableFrames => (int)Math.Max(0, CapacityFrames - (WritePosition - ReadPosition));
@@ -105,6 +117,45 @@ public sealed unsafe class SharedAudioRing : IDisposable
             source[first..].CopyTo(data);
         }
         Volatile.Write(ref WritePositionRef, (ulong)(w + n)); // release: the samples are visible before the position
+    }
+
+    /// <summary>
+    /// Replaces the published audio from render time <paramref name="from"/> on with the new block,
+    /// cross-fading linearly from the old audio over the first <paramref name="crossFade"/> frames, and
+    /// moves the write position to the block's end (down as well as up: what lay beyond was rendered on a
+    /// future that did not happen). Slots the consumer has claimed are never touched: the splice starts at
+    /// max(from, claim) and the new audio before that is dropped. Returns that start.
+    /// </summary>
+    public long Splice(long from, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade)
+    {
+        long oldWrite = WritePosition;
+        // Announce, full fence, then read the claim: the store-load order that plain release/acquire lacks.
+        Volatile.Write(ref SpliceStartRef, (ulong)from);
+        Interlocked.MemoryBarrier();
+        long claim = ReadClaim;
+        long start = Math.Max(from, claim);
+        long end = Math.Min(from + left.Length, ReadPosition + CapacityFrames);
+        if (start < end)
+        {
+            int offset = (int)(start - from), count = (int)(end - start);
+            int fade = (int)Math.Min(Math.Min(crossFade, Math.Max(0, oldWrite - start)), count);
+            int mask = CapacityFrames - 1;
+            for (int channel = 0; channel < Channels; channel++)
+            {
+                var source = (channel == 0 || Channels == 1 ? left : right).Slice(offset, count);
+                float* data = (float*)(_base + DataOffset + (long)channel * CapacityFrames * sizeof(float));
+                for (int i = 0; i < fade; i++)
+                {
+                    float gain = (i + 0.5f) / fade;
+                    ref float slot = ref data[(int)((start + i) & mask)];
+                    slot += (source[i] - slot) * gain;
+                }
+                for (int i = fade; i < count; i++) data[(int)((start + i) & mask)] = source[i];
+            }
+        }
+        Volatile.Write(ref WritePositionRef, (ulong)Math.Max(start, end)); // release: samples before position
+        Volatile.Write(ref SpliceStartRef, NoSplice);
+        return start;
     }
 
     /// <summary>Moves the write position to <paramref name="renderTime"/> without writing (audio for times the consumer has passed).</summary>

@@ -39,6 +39,16 @@ public sealed class ConditioningTracker
     /// <summary>Width of one frame's feature vector.</summary>
     public int Size { get; }
 
+    /// <summary>Takes over <paramref name="source"/>'s key and pedal state (a snapshot to roll back to). Allocation-free.</summary>
+    public void CopyStateFrom(ConditioningTracker source)
+    {
+        source._held.AsSpan().CopyTo(_held);
+        source._sounding.AsSpan().CopyTo(_sounding);
+        source._velocity.AsSpan().CopyTo(_velocity);
+        source._onsetModelSample.AsSpan().CopyTo(_onsetModelSample);
+        _pedal = source._pedal;
+    }
+
     /// <summary>Starts the next frame: clears what is per-frame.</summary>
     public void BeginFrame()
     {

@@ -62,6 +62,21 @@ public sealed class LmStepper : IDisposable
 
     public ReadOnlySpan<float> Logits(int codebook) => _logits.Span.Slice(codebook * _codebookSize, _codebookSize);
 
+    /// <summary>Sizes of the state tensors, for buffers that hold a copy of the state.</summary>
+    public int[] StateSizes => _states.Select(s => s.A.Span.Length).ToArray();
+
+    /// <summary>Copies the state the next <see cref="Step"/> reads into <paramref name="destination"/> (one buffer per state tensor).</summary>
+    public void SaveState(float[][] destination)
+    {
+        for (int i = 0; i < _states.Length; i++) (_odd ? _states[i].B : _states[i].A).Span.CopyTo(destination[i]);
+    }
+
+    /// <summary>Makes a state saved by <see cref="SaveState"/> the one the next <see cref="Step"/> reads.</summary>
+    public void LoadState(float[][] source)
+    {
+        for (int i = 0; i < _states.Length; i++) source[i].AsSpan().CopyTo((_odd ? _states[i].B : _states[i].A).Span);
+    }
+
     /// <summary>Zero state and silence as the previous frame: the state before the start of a stream.</summary>
     public void Reset()
     {

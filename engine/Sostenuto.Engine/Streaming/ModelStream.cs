@@ -13,6 +13,13 @@ namespace Sostenuto.Engine.Streaming;
 /// Everything here is driven by frame numbers and event times, never by how the caller slices
 /// time, which is what makes a bounce equal a realtime render: the same events give the same
 /// samples in blocks of any size.
+///
+/// A live stream (docs/live-mode.md) does not wait for the clock: it generates ahead as if no
+/// further event will come, and keeps a <see cref="StreamSnapshot"/> at every decoder chunk start.
+/// An event that lands in frames it already conditioned marks the stream dirty; <see cref="Rewind"/>
+/// then restores the newest snapshot before the change and regenerates. Since the sampler's random
+/// numbers depend only on (seed, frame, codebook), what it regenerates is exactly what a stream that
+/// knew the event all along would have generated.
 /// </summary>
 public sealed class ModelStream : IDisposable
 {
@@ -26,8 +33,11 @@ public sealed class ModelStream : IDisposable
     readonly LmStepper _lm;
     readonly ChunkDecoder _decoder;
     readonly TokenHistory _history;
-    readonly Queue<(long Frame, float Offset, double ModelSample, MidiMessage Message)> _pending = new();
-    readonly Queue<(long Frame, SamplingSettings Settings)> _samplingChanges = new();
+    // Events and sampling changes stay after they are applied, for as long as a snapshot may re-apply
+    // them: index i of the stream lives at [i - base]; "next" is the first not yet applied.
+    readonly List<(long Frame, float Offset, double ModelSample, MidiMessage Message)> _events = new();
+    readonly List<(long Frame, SamplingSettings Settings)> _samplingChanges = new();
+    long _eventsBase, _nextEvent, _samplingBase, _nextSamplingChange;
 
     readonly float[] _featureRows;    // ring of L+1 feature rows, row g at g % (L+1)
     readonly int[] _frameTokens;
@@ -37,14 +47,26 @@ public sealed class ModelStream : IDisposable
     readonly Resampler[] _resamplers;
     readonly SampleFifo[] _output;    // per output channel (left, right), at host rate
 
+    readonly StreamSnapshot[] _snapshots; // live only: slot c % length holds chunk c's start
+    readonly bool _live;
+
     readonly int _lookahead, _rowSize, _hop, _chunkFrames, _overlapFrames, _leftContextFrames;
     long _knownUntil;        // every event before this local host time has been added
     long _lastEventTime;
     long _featureFrames;     // frames whose features are computed
     long _generatedFrames;   // frames whose tokens are sampled
     long _decodedChunks;
+    long _producedSamples;   // host samples the resamplers have delivered (local time of the end of _output)
+    long _outputStart;       // local host time of the oldest sample in _output
+    long _dirtyFeatureFrame = long.MaxValue; // live: first frame whose conditioning changed after it was computed
+    long _dirtyFrame = long.MaxValue;        // live: first generated frame whose sampling changed
 
-    public ModelStream(ModelPackage package, int hostRate, SamplingSettings sampling, ulong seed)
+    /// <param name="speculationSamples">
+    /// 0: a studio stream, which generates only what the clock has made final. Above 0: a live stream,
+    /// which generates ahead of the clock, and whose caller reads at most this many host samples past
+    /// the clock (it sizes the snapshots kept for rolling back).
+    /// </param>
+    public ModelStream(ModelPackage package, int hostRate, SamplingSettings sampling, ulong seed, int speculationSamples = 0)
     {
         _manifest = package.Manifest;
         var m = _manifest;
@@ -60,7 +82,13 @@ public sealed class ModelStream : IDisposable
         _chunkFrames = m.Decoder.ChunkFrames;
         _overlapFrames = m.Decoder.OverlapFrames;
         _leftContextFrames = m.Decoder.LeftContextFrames;
-        _history = new TokenHistory(m.Codebooks, m.Decoder.WindowFrames + _chunkFrames, m.SilenceTokens);
+        _live = speculationSamples > 0;
+        // A rewind goes back at most to the chunk before the clock's, less the lookahead; generation runs
+        // at most the speculation, a chunk, the overlap, the lookahead and the resampler's reach past it.
+        long hostPerFrame = ((long)_hop * hostRate + m.SampleRate - 1) / m.SampleRate;
+        int reachFrames = (int)((speculationSamples + 8192) / hostPerFrame) + 3 * _chunkFrames + _overlapFrames + 2 * _lookahead + 2;
+        int snapshotCount = _live ? reachFrames / _chunkFrames + 2 : 0;
+        _history = new TokenHistory(m.Codebooks, m.Decoder.WindowFrames + _chunkFrames + snapshotCount * _chunkFrames, m.SilenceTokens);
 
         _featureRows = new float[(_lookahead + 1) * _rowSize];
         _frameTokens = new int[m.Codebooks];
@@ -72,7 +100,16 @@ public sealed class ModelStream : IDisposable
         _pullScratch = new float[chunkHostSamples + 1024];
         _output = [new SampleFifo(MaxReadSamples + 2 * chunkHostSamples + 4096), new SampleFifo(MaxReadSamples + 2 * chunkHostSamples + 4096)];
         LatencySamples = Latency(m, hostRate);
+
+        int resamplerCapacity = 4 * _chunkFrames * _hop + 4096;
+        var lmStateSizes = _lm.StateSizes;
+        _snapshots = Enumerable.Range(0, snapshotCount).Select(_ => new StreamSnapshot(lmStateSizes,
+            new ConditioningTracker(m.Features, m.SampleRate, m.HopLength), _featureRows.Length, m.Channels, _overlapFrames * _hop,
+            () => new Resampler(m.SampleRate, hostRate, resamplerCapacity))).ToArray();
     }
+
+    /// <summary>Whether this stream generates ahead of the clock and can roll back (see the class remarks).</summary>
+    public bool IsLive => _live;
 
     /// <summary>
     /// How far ahead of the audio the event clock must run for the audio to be complete: the
@@ -90,7 +127,9 @@ public sealed class ModelStream : IDisposable
         if (time < _knownUntil || time < _lastEventTime)
             throw new ArgumentOutOfRangeException(nameof(time), $"event at {time} arrives after the clock reached {_knownUntil}");
         _lastEventTime = time;
-        _pending.Enqueue((_clock.FrameOf(time), _clock.OffsetInFrame(time), _clock.ModelSamples(time), message));
+        long frame = _clock.FrameOf(time);
+        _events.Add((frame, _clock.OffsetInFrame(time), _clock.ModelSamples(time), message));
+        if (frame < _featureFrames) _dirtyFeatureFrame = Math.Min(_dirtyFeatureFrame, frame); // live: conditioned without it
     }
 
     /// <summary>
@@ -101,8 +140,32 @@ public sealed class ModelStream : IDisposable
     public void SetSampling(long time, SamplingSettings settings)
     {
         if (time < _knownUntil) throw new ArgumentOutOfRangeException(nameof(time), $"change at {time} arrives after the clock reached {_knownUntil}");
-        _samplingChanges.Enqueue((_clock.FrameOf(time), settings));
+        long frame = _clock.FrameOf(time);
+        _samplingChanges.Add((frame, settings));
+        if (frame < _generatedFrames) _dirtyFrame = Math.Min(_dirtyFrame, frame); // live: generated without it
     }
+
+    /// <summary>Whether an event or a change landed in frames a live stream has already generated: <see cref="Rewind"/> is due.</summary>
+    public bool IsDirty => _dirtyFeatureFrame != long.MaxValue || _dirtyFrame != long.MaxValue;
+
+    /// <summary>
+    /// Live: the earliest local host time whose audio an event at <paramref name="localTime"/> may change. The
+    /// event changes the conditioning from its frame on, which the LM sees <c>lookahead</c> frames earlier;
+    /// the decoder and resampler spread that over the whole chunk, so: where that chunk's regenerated
+    /// output starts. Audio before it is the same with or without the event.
+    /// </summary>
+    public long EarliestChangeAt(long localTime, bool viaConditioning = true)
+    {
+        long frame = _clock.FrameOf(localTime) - (viaConditioning ? _lookahead : 0);
+        if (frame < 0) return 0;
+        long chunkStart = frame / _chunkFrames * _chunkFrames;
+        foreach (var snapshot in _snapshots)
+            if (snapshot.Valid && snapshot.Frame == chunkStart) return Math.Min(snapshot.ProducedSamples, localTime);
+        return localTime; // that chunk is not generated yet: nothing before the event has been rendered from it
+    }
+
+    /// <summary>Local host time of the next sample <see cref="MixInto"/> delivers.</summary>
+    public long OutputPosition => _outputStart;
 
     /// <summary>Declares that every event before local host time <paramref name="time"/> has been added.</summary>
     public void AdvanceClock(long time)
@@ -120,6 +183,7 @@ public sealed class ModelStream : IDisposable
     public bool ProduceFrame()
     {
         long frame = _generatedFrames;
+        if (_live && frame % _chunkFrames == 0) TakeSnapshot();
         while (_featureFrames <= frame + _lookahead)
         {
             if (!FrameEventsKnown(_featureFrames)) return false;
@@ -135,7 +199,8 @@ public sealed class ModelStream : IDisposable
         var previous = _lm.PreviousTokens;
         for (int k = 0; k < _frameTokens.Length; k++) previous[k] = _history.Get(frame - 1, k);
 
-        while (_samplingChanges.Count > 0 && _samplingChanges.Peek().Frame <= frame) _sampler.Settings = _samplingChanges.Dequeue().Settings;
+        while (_nextSamplingChange - _samplingBase < _samplingChanges.Count && _samplingChanges[(int)(_nextSamplingChange - _samplingBase)].Frame <= frame)
+            _sampler.Settings = _samplingChanges[(int)(_nextSamplingChange++ - _samplingBase)].Settings;
         _lm.Step();
         for (int k = 0; k < _frameTokens.Length; k++)
             _frameTokens[k] = _sampler.Sample(_lm.Logits(k), frame, k);
@@ -146,16 +211,17 @@ public sealed class ModelStream : IDisposable
         return true;
     }
 
-    bool FrameEventsKnown(long frame) => _knownUntil == long.MaxValue || frame < _clock.FrameOf(_knownUntil);
+    bool FrameEventsKnown(long frame) => _live || _knownUntil == long.MaxValue || frame < _clock.FrameOf(_knownUntil);
 
     void ComputeFeatures(long frame)
     {
         _tracker.BeginFrame();
-        while (_pending.Count > 0 && _pending.Peek().Frame <= frame)
+        while (_nextEvent - _eventsBase < _events.Count && _events[(int)(_nextEvent - _eventsBase)].Frame <= frame)
         {
-            var e = _pending.Dequeue();
+            var e = _events[(int)(_nextEvent++ - _eventsBase)];
             _tracker.Apply(e.Message, e.ModelSample, e.Offset);
         }
+        ForgetApplied();
         var row = _featureRows.AsSpan((int)(frame % (_lookahead + 1)) * _rowSize, _rowSize);
         _tracker.CompleteFrame((frame + 1) * _hop, row);
     }
@@ -200,6 +266,7 @@ public sealed class ModelStream : IDisposable
             int got = _resamplers[0].Pull(_pullScratch.AsSpan(0, free));
             if (got == 0) break;
             _output[0].Write(_pullScratch.AsSpan(0, got));
+            _producedSamples += got;
             if (_resamplers.Length == 2)
             {
                 int gotRight = _resamplers[1].Pull(_pullScratch.AsSpan(0, got));
@@ -229,10 +296,119 @@ public sealed class ModelStream : IDisposable
                 var part = buffer[..count];
                 _output[ch].Peek(part);
                 _output[ch].Discard(count);
+                if (ch == 0) _outputStart += count;
                 var dest = (ch == 0 ? left : right).Slice(done, count);
                 if (gain.IsEmpty) for (int i = 0; i < count; i++) dest[i] += part[i];
                 else for (int i = 0; i < count; i++) dest[i] += part[i] * gain[done + i];
             }
+        }
+    }
+
+    /// <summary>
+    /// Live streams: makes the next sample <see cref="MixInto"/> delivers the one for local host time
+    /// <paramref name="localTime"/>, as a stream that had known every event added so far would have
+    /// generated it. When nothing changed and the sample is still buffered this just skips to it;
+    /// otherwise it restores the newest snapshot that lies before both the change and that time, and
+    /// generates forward from there.
+    /// </summary>
+    public void Rewind(long localTime)
+    {
+        if (!_live) throw new InvalidOperationException("only a live stream can rewind");
+        if (localTime < 0) throw new ArgumentOutOfRangeException(nameof(localTime));
+        if (!IsDirty && localTime >= _outputStart && localTime <= _outputStart + Ready)
+        {
+            Discard((int)(localTime - _outputStart));
+            return;
+        }
+        StreamSnapshot? best = null;
+        foreach (var snapshot in _snapshots)
+        {
+            if (!snapshot.Valid || snapshot.ProducedSamples > localTime || snapshot.FeatureFrames > _dirtyFeatureFrame || snapshot.Frame > _dirtyFrame) continue;
+            if (best is null || snapshot.Frame > best.Frame) best = snapshot;
+        }
+        if (best is null) throw new InvalidOperationException($"no snapshot to rewind to local time {localTime} (dirty from frame {Math.Min(_dirtyFeatureFrame, _dirtyFrame)}); the caller read too far ahead");
+        Restore(best);
+        while (_outputStart < localTime)
+        {
+            int skip = (int)Math.Min(localTime - _outputStart, MaxReadSamples);
+            ProduceUntilReady(skip);
+            Discard(skip);
+        }
+    }
+
+    void Discard(int count)
+    {
+        _output[0].Discard(count);
+        _output[1].Discard(count);
+        _outputStart += count;
+    }
+
+    void TakeSnapshot()
+    {
+        long chunk = _generatedFrames / _chunkFrames;
+        var s = _snapshots[(int)(chunk % _snapshots.Length)];
+        s.Frame = _generatedFrames;
+        s.FeatureFrames = _featureFrames;
+        s.NextEvent = _nextEvent;
+        s.NextSamplingChange = _nextSamplingChange;
+        s.Sampling = _sampler.Settings;
+        s.ProducedSamples = _producedSamples;
+        _lm.SaveState(s.LmState);
+        s.Tracker.CopyStateFrom(_tracker);
+        _featureRows.AsSpan().CopyTo(s.FeatureRows);
+        for (int ch = 0; ch < _overlapTail.Length; ch++)
+        {
+            _overlapTail[ch].AsSpan().CopyTo(s.OverlapTail[ch]);
+            s.Resamplers[ch].CopyStateFrom(_resamplers[ch]);
+        }
+        s.Valid = true;
+    }
+
+    void Restore(StreamSnapshot s)
+    {
+        _lm.LoadState(s.LmState);
+        _tracker.CopyStateFrom(s.Tracker);
+        s.FeatureRows.AsSpan().CopyTo(_featureRows);
+        for (int ch = 0; ch < _overlapTail.Length; ch++)
+        {
+            s.OverlapTail[ch].AsSpan().CopyTo(_overlapTail[ch]);
+            _resamplers[ch].CopyStateFrom(s.Resamplers[ch]);
+        }
+        _featureFrames = s.FeatureFrames;
+        _nextEvent = s.NextEvent;
+        _nextSamplingChange = s.NextSamplingChange;
+        _sampler.Settings = s.Sampling;
+        _generatedFrames = s.Frame;
+        _decodedChunks = s.Frame / _chunkFrames;
+        _history.Truncate(s.Frame);
+        _producedSamples = s.ProducedSamples;
+        _output[0].Clear();
+        _output[1].Clear();
+        _outputStart = s.ProducedSamples;
+        foreach (var other in _snapshots) if (other.Frame > s.Frame) other.Valid = false; // taken in the future that was just undone
+        _dirtyFeatureFrame = long.MaxValue;
+        _dirtyFrame = long.MaxValue;
+    }
+
+    /// <summary>Drops the events and sampling changes that neither the stream nor any snapshot will apply again.</summary>
+    void ForgetApplied()
+    {
+        long keepEvents = _nextEvent, keepChanges = _nextSamplingChange;
+        foreach (var s in _snapshots)
+        {
+            if (!s.Valid) continue;
+            keepEvents = Math.Min(keepEvents, s.NextEvent);
+            keepChanges = Math.Min(keepChanges, s.NextSamplingChange);
+        }
+        if (keepEvents > _eventsBase)
+        {
+            _events.RemoveRange(0, (int)(keepEvents - _eventsBase));
+            _eventsBase = keepEvents;
+        }
+        if (keepChanges > _samplingBase)
+        {
+            _samplingChanges.RemoveRange(0, (int)(keepChanges - _samplingBase));
+            _samplingBase = keepChanges;
         }
     }
 

@@ -18,6 +18,12 @@ namespace Sostenuto.Engine.Streaming;
 /// between a flush and the next event, the output is exact silence. A flush (transport stop or jump)
 /// fades the sounding stream out over a few milliseconds, releasing every note and dropping the
 /// model's state without a click; the next event starts a fresh stream.
+///
+/// Live (<see cref="RenderSettings.Live"/>): <see cref="Render"/> renders ahead of the clock as if no
+/// further event will come. An event, flush or parameter change stamped before <see cref="Position"/>
+/// sets <see cref="RewindFrom"/>; the caller then <see cref="Rewind"/>s to a time at or after it (where
+/// its reader still can hear the difference) and renders again from there: the audio from that time on
+/// is what a session that had known the event all along renders.
 /// </summary>
 public sealed class RenderSession : IDisposable
 {
@@ -34,6 +40,7 @@ public sealed class RenderSession : IDisposable
     long _clock;
     long _lastSamplingChange;
     bool _pedalDown;          // the sustain pedal while no stream is running
+    long _rewindFrom = long.MaxValue; // live: the earliest rendered time that an input since the last rewind changed
 
     sealed class ActiveStream(ModelStream stream, long origin)
     {
@@ -49,7 +56,33 @@ public sealed class RenderSession : IDisposable
         _settings = settings;
         _sampling = settings.Sampling ?? package.Manifest.Sampling;
         _flushFadeSamples = Math.Max(1, (int)Math.Round(FlushFadeSeconds * settings.OutputRate));
-        LatencySamples = ModelStream.Latency(package.Manifest, settings.OutputRate);
+        // Live: speculation stands in for the lookahead, so the clock need not lead at all.
+        LatencySamples = settings.Live ? 0 : ModelStream.Latency(package.Manifest, settings.OutputRate);
+    }
+
+    public bool IsLive => _settings.Live;
+
+    /// <summary>Live: the earliest time whose rendered audio an input has changed since the last <see cref="Rewind"/>; null if none.</summary>
+    public long? RewindFrom => _rewindFrom == long.MaxValue ? null : _rewindFrom;
+
+    void Changed(long time)
+    {
+        if (_settings.Live && time < Position) _rewindFrom = Math.Min(_rewindFrom, time);
+    }
+
+    /// <summary>
+    /// Live: moves <see cref="Position"/> back to <paramref name="position"/> and makes every stream deliver its
+    /// audio from there. The caller rewinds no earlier than <see cref="RewindFrom"/> (before it nothing changed,
+    /// and a stream that faded out before the clock may be gone).
+    /// </summary>
+    public void Rewind(long position)
+    {
+        if (!_settings.Live) throw new InvalidOperationException("only a live session rewinds");
+        if (position > Position || position < 0) throw new ArgumentOutOfRangeException(nameof(position), $"rewind to {position}: rendered until {Position}");
+        foreach (var s in _streams)
+            if (position < FadeEnd(s)) s.Stream.Rewind(Math.Max(0, position - s.Origin));
+        Position = position;
+        _rewindFrom = long.MaxValue;
     }
 
     public int OutputRate => _settings.OutputRate;
@@ -68,6 +101,8 @@ public sealed class RenderSession : IDisposable
         long time = e.Time;
         if (time < _clock) { time = _clock; LateEvents++; }
         _clock = time;
+        if (_current is not null) Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin));
+        else if (e.Message.IsNoteOn) Changed(time);
         if (_current is null)
         {
             // Only a note starts a stream: whether a host delivers a controller, a program change or a
@@ -77,7 +112,7 @@ public sealed class RenderSession : IDisposable
             if (m.IsControlChange && m.Data1 == MidiMessage.SustainPedalController) _pedalDown = m.Data2 >= 64;
             else if (m.IsControlChange && m.Data1 is MidiMessage.AllNotesOffController or MidiMessage.AllSoundOffController) _pedalDown = false;
             if (!m.IsNoteOn) return;
-            _current = new ActiveStream(new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed), time);
+            _current = new ActiveStream(new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples), time);
             _streams.Add(_current);
             if (_pedalDown) _current.Stream.AddEvent(0, MidiMessage.ControlChange(0, MidiMessage.SustainPedalController, 127));
         }
@@ -106,6 +141,7 @@ public sealed class RenderSession : IDisposable
         time = Math.Max(time, Math.Max(_clock, _lastSamplingChange)); // changes apply in order, never in the past
         _lastSamplingChange = time;
         _sampling = _sampling with { Temperature = temperature };
+        if (_current is not null) Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin, viaConditioning: false));
         _current?.Stream.SetSampling(time - _current.Origin, _sampling);
     }
 
@@ -115,6 +151,7 @@ public sealed class RenderSession : IDisposable
         if (time < _clock) time = _clock;
         _clock = time;
         if (_current is null) return;
+        Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin));
         _current.Stream.AddEvent(time - _current.Origin, MidiMessage.ControlChange(0, MidiMessage.AllSoundOffController, 0));
         _current.Stream.EndInput();
         _current.FadeStart = time;
@@ -146,13 +183,17 @@ public sealed class RenderSession : IDisposable
         int n = left.Length;
         // With no stream taking events, silence is final up to the clock: a later note starts
         // a stream at its own time, which is not before the clock.
-        if (_current is null && _clock != long.MaxValue) n = (int)Math.Clamp(_clock - start, 0, n);
+        // (A live session renders as if no event will come, so its silence needs no clock.)
+        if (_current is null && _clock != long.MaxValue && !_settings.Live) n = (int)Math.Clamp(_clock - start, 0, n);
         // How much every stream that plays in [start, start + n) can deliver decides how much is final.
         foreach (var s in _streams)
         {
             long from = Math.Max(start, s.Origin);
             long to = Math.Min(start + n, FadeEnd(s));
             if (to <= from) continue;
+            // A live stream that got an event for frames it had already conditioned (ahead of what was
+            // rendered, so no rewind of the session was due) must regenerate before it delivers more.
+            if (s.Stream.IsDirty) s.Stream.Rewind(s.Stream.OutputPosition);
             int need = (int)(to - from);
             int ready = s.Stream.ProduceUntilReady(need);
             if (ready < need) n = (int)Math.Min(n, from - start + ready);
@@ -181,7 +222,8 @@ public sealed class RenderSession : IDisposable
                 }
                 s.Stream.MixInto(left.Slice(offset, count), right.Slice(offset, count), gain);
             }
-            if (playedTo >= FadeEnd(s))
+            // A live session keeps a faded stream until the clock passes its end: a rewind may still need it.
+            if (playedTo >= FadeEnd(s) && (!_settings.Live || FadeEnd(s) <= _clock))
             {
                 s.Stream.Dispose();
                 _streams.RemoveAt(i);

@@ -37,4 +37,11 @@ public sealed class TokenHistory
     }
 
     public void Clear() => Count = 0;
+
+    /// <summary>Forgets the frames from <paramref name="count"/> on (a rollback); the frames before stay as they were.</summary>
+    public void Truncate(long count)
+    {
+        if (count > Count || count < 0) throw new ArgumentOutOfRangeException(nameof(count));
+        Count = count;
+    }
 }

@@ -29,12 +29,14 @@ sealed unsafe class TestAudioRing : IDisposable
             f.SetLength(size);
             var header = new byte[32];
             "SOSTRING"u8.CopyTo(header);
-            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 1);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), 2);
             BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(12), (uint)channels);
             BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(16), (uint)capacity);
             BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(20), DataOffset);
             BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(24), (ulong)size);
             f.Write(header);
+            f.Position = 136;
+            f.Write(BitConverter.GetBytes(ulong.MaxValue)); // no splice in progress
         }
         _file = MemoryMappedFile.CreateFromFile(_path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         _view = _file.CreateViewAccessor(0, size);
@@ -49,11 +51,18 @@ sealed unsafe class TestAudioRing : IDisposable
 
     public long Published => (long)Volatile.Read(ref *(ulong*)(_base + 128));
 
-    /// <summary>Reads render times [t, t+n) of a channel if published; returns how many were; moves the read position past t+n.</summary>
+    /// <summary>
+    /// Reads render times [t, t+n) if published; returns how many were; moves the read position past t+n.
+    /// Claims the block first and stops below a splice in progress, as AudioRingConsumer::read does.
+    /// </summary>
     public int Read(long t, Span<float> left, Span<float> right)
     {
         int n = left.Length;
-        int available = (int)Math.Clamp(Published - t, 0, n);
+        Volatile.Write(ref *(ulong*)(_base + 264), (ulong)(t + n));
+        Interlocked.MemoryBarrier();
+        ulong splice = Volatile.Read(ref *(ulong*)(_base + 136));
+        long published = (long)Math.Min((ulong)Published, splice);
+        int available = (int)Math.Clamp(published - t, 0, n);
         for (int ch = 0; ch < 2; ch++)
         {
             var dest = ch == 0 ? left : right;

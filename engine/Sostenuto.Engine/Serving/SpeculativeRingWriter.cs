@@ -1,0 +1,105 @@
+using Sostenuto.Engine.Streaming;
+
+namespace Sostenuto.Engine.Serving;
+
+/// <summary>
+/// Live mode's producer (docs/live-mode.md): keeps the ring filled a speculation horizon ahead of the
+/// plug-in's reader with audio rendered as if no further event will come, and when an event changes
+/// audio already in the ring, rewinds the session to the first time the reader has not claimed, renders
+/// again and splices the new audio in with a short linear cross-fade. If the engine falls behind, the
+/// reader plays the speculative continuation instead of a gap.
+/// </summary>
+public sealed class SpeculativeRingWriter
+{
+    /// <summary>Length of the old-to-new cross-fade of a splice.</summary>
+    public const double CrossFadeSeconds = 0.004;
+
+    /// <summary>How far ahead of the reader's claim the ring is kept filled.</summary>
+    public const double HorizonSeconds = 0.1;
+
+    const int Block = 4096;
+
+    readonly RenderSession _session;
+    readonly SharedAudioRing _ring;
+    readonly float[] _left = new float[Block];
+    readonly float[] _right = new float[Block];
+
+    public SpeculativeRingWriter(RenderSession session, SharedAudioRing ring)
+    {
+        if (!session.IsLive) throw new ArgumentException("a speculative writer needs a live session", nameof(session));
+        _session = session;
+        _ring = ring;
+        CrossFadeSamples = Math.Max(1, (int)Math.Round(CrossFadeSeconds * session.OutputRate));
+        HorizonSamples = (int)Math.Min(Math.Round(HorizonSeconds * session.OutputRate), ring.CapacityFrames / 2);
+    }
+
+    /// <summary>The speculation a live session needs to be built with for this writer (see <see cref="RenderSettings"/>).</summary>
+    public static int SpeculationFor(int outputRate, int maxBlock) => (int)Math.Round(HorizonSeconds * outputRate) + 2 * maxBlock + Block;
+
+    public int CrossFadeSamples { get; }
+    public int HorizonSamples { get; }
+
+    /// <summary>Splices this session has made.</summary>
+    public long Splices { get; private set; }
+
+    /// <summary>Times the reader had passed everything written (it played a gap).</summary>
+    public long Underruns { get; private set; }
+
+    /// <summary>Called with every splice: the time the new audio was asked for (the change) and where it starts being heard.</summary>
+    public Action<long, long>? SpliceObserver { get; set; }
+
+    /// <summary>Publishes what the inputs since the last call changed, then renders ahead. Call after each batch of inputs.</summary>
+    public void Update()
+    {
+        SpliceChanges();
+        CatchUp();
+        FillAhead();
+    }
+
+    void SpliceChanges()
+    {
+        if (_session.RewindFrom is not long from) return;
+        long written = _session.Position; // equal to the ring's write position between calls
+        long at = Math.Max(from, _ring.ReadClaim);
+        if (at >= written)
+        {
+            // The reader has claimed everything the change touches (it is in a gap): regenerate, publish nothing.
+            _session.Rewind(written);
+            return;
+        }
+        _session.Rewind(at);
+        // Enough new audio to cover the fade and the blocks the reader may claim meanwhile; the rest of
+        // the horizon follows in FillAhead (the splice drops the old audio beyond what it writes).
+        int n = (int)Math.Min(Math.Min(Block, Math.Max(written - at, 4L * CrossFadeSamples)), _ring.ReadPosition + _ring.CapacityFrames - at);
+        if (n <= 0) { _session.Rewind(at); return; }
+        int got = _session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
+        long start = _ring.Splice(at, _left.AsSpan(0, got), _right.AsSpan(0, got), CrossFadeSamples);
+        Splices++;
+        SpliceObserver?.Invoke(from, start);
+    }
+
+    /// <summary>Keeps the session at the ring's write position when the reader passed it (a gap) or a splice came too late.</summary>
+    void CatchUp()
+    {
+        long target = Math.Max(_ring.ReadPosition, _ring.WritePosition);
+        if (_ring.ReadPosition > _ring.WritePosition) Underruns++;
+        while (_session.Position < target)
+        {
+            int n = (int)Math.Min(Block, target - _session.Position);
+            _session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
+        }
+        _ring.SkipTo(target);
+    }
+
+    void FillAhead()
+    {
+        long target = _ring.ReadClaim + HorizonSamples;
+        while (_session.Position < target)
+        {
+            int n = (int)Math.Min(Math.Min(Block, target - _session.Position), _ring.WritableFrames);
+            if (n <= 0) break;
+            int got = _session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
+            _ring.Write(_left.AsSpan(0, got), _right.AsSpan(0, got));
+        }
+    }
+}
