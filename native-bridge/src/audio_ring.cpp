@@ -226,11 +226,15 @@ std::uint64_t AudioRingProducer::catch_up() noexcept {
 std::uint64_t AudioRingProducer::splice(std::uint64_t from, const float* const* channels, std::size_t frames,
                                         std::size_t cross_fade) noexcept {
     const std::uint64_t old_write = write_position();
+    // Never announce below what the consumer has already claimed (it may be
+    // copying that block now and would stop short at the announcement): only
+    // its next claim can meet a splice in progress.
+    const std::uint64_t announced = std::max(from, ring_.read_claim().load(std::memory_order_relaxed));
     // Announce first, then look at the claim (both sequentially consistent):
     // a consumer whose claim this load misses sees the announcement instead.
-    ring_.splice_start().store(from, std::memory_order_seq_cst);
+    ring_.splice_start().store(announced, std::memory_order_seq_cst);
     const std::uint64_t claim = ring_.read_claim().load(std::memory_order_seq_cst);
-    const std::uint64_t start = std::max(from, claim);
+    const std::uint64_t start = std::max(announced, claim);
     // Acquire: the consumer's reads of the slots of the previous lap are done.
     const std::uint64_t read = ring_.read_position().load(std::memory_order_acquire);
     const std::uint64_t end = std::min<std::uint64_t>(from + frames, read + ring_.capacity_frames());

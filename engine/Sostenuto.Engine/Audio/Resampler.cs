@@ -36,6 +36,8 @@ public sealed class Resampler
     // (Count is 4, 8 or 16): the dot product then has no scalar tail.
     private const int TapGranularity = 8;
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), float[]> s_tables = new();
+
     private readonly int _l;           // output step (upsampling factor)
     private readonly int _m;           // input step (downsampling factor)
     private readonly int _halfWidth;   // H: taps on each side of the output time
@@ -102,8 +104,15 @@ public sealed class Resampler
             if (tableLength > 1 << 26)
                 throw new ArgumentException(
                     $"Rate pair {inputRate}->{outputRate} reduces to {_l}/{_m}; the polyphase table would need {tableLength} floats.");
-            _table = new float[tableLength];
-            BuildTable(cutoff);
+            // The table depends only on the rate pair: built once per process, shared read-only by every
+            // resampler (a model stream and each of its rollback snapshots have their own).
+            if (s_tables.TryGetValue((inputRate, outputRate), out var shared)) _table = shared;
+            else
+            {
+                _table = new float[tableLength];
+                BuildTable(cutoff);
+                s_tables.TryAdd((inputRate, outputRate), _table);
+            }
         }
 
         _size = checked(capacityInputSamples + _taps + 1);

@@ -142,7 +142,11 @@ public sealed class InstanceConnection
         bool live = hello.LatencyMode == LatencyMode.Live;
         int speculation = live ? SpeculativeRingWriter.SpeculationFor((int)hello.SampleRate, (int)Math.Min(hello.MaxBlockSize, 1 << 16)) : 0;
         _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation));
-        if (live) _live = new SpeculativeRingWriter(_session, _ring);
+        if (live)
+        {
+            SpeculativeRingWriter.WarmUp(_package);
+            _live = new SpeculativeRingWriter(_session, _ring);
+        }
         long lookahead = _session.LatencySamples;
         long slack = Math.Max(hello.ComputeSlackSamples, hello.MaxBlockSize);
         var m = _package.Manifest;

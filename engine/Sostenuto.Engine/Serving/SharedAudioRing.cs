@@ -32,6 +32,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
         Name = name;
         Channels = channels;
         CapacityFrames = capacity;
+        _spliceScratch = Enumerable.Range(0, channels).Select(_ => new float[Math.Min(capacity, 8192)]).ToArray();
     }
 
     public string Name { get; }
@@ -126,36 +127,68 @@ public sealed unsafe class SharedAudioRing : IDisposable
     /// future that did not happen). Slots the consumer has claimed are never touched: the splice starts at
     /// max(from, claim) and the new audio before that is dropped. Returns that start.
     /// </summary>
+    /// <remarks>
+    /// A consumer that claims its next block while a splice is in progress stops short at the splice
+    /// (an underrun), so the announced window is kept to a few copies: the cross-faded samples are
+    /// computed before the announcement, and the method is compiled fully optimised from its first call
+    /// (no tier-0 code, no on-stack replacement in the middle of a splice).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long Splice(long from, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade)
     {
         long oldWrite = WritePosition;
+        // Never announce below what the reader has already claimed (it may be copying that block now and
+        // would stop short at the announcement): only its next claim can meet the splice in progress.
+        long announced = Math.Max(from, ReadClaim);
+        long end = Math.Min(from + left.Length, ReadPosition + CapacityFrames);
+        int count = (int)Math.Max(0, end - announced);
+        if (_spliceScratch.Length < Channels || _spliceScratch[0].Length < count)
+            _spliceScratch = Enumerable.Range(0, Channels).Select(_ => new float[Math.Max(count, 8192)]).ToArray();
+        PrepareSplice(from, announced, count, left, right, crossFade, oldWrite);
+
         // Announce, full fence, then read the claim: the store-load order that plain release/acquire lacks.
-        Volatile.Write(ref SpliceStartRef, (ulong)from);
+        Volatile.Write(ref SpliceStartRef, (ulong)announced);
         Interlocked.MemoryBarrier();
         long claim = ReadClaim;
-        long start = Math.Max(from, claim);
-        long end = Math.Min(from + left.Length, ReadPosition + CapacityFrames);
+        long start = Math.Max(announced, claim);
+        // The reader claimed more between the two reads (rare): fade from where it stopped instead.
+        if (start > announced && start < end) PrepareSplice(from, start, (int)(end - start), left, right, crossFade, oldWrite);
         if (start < end)
         {
-            int offset = (int)(start - from), count = (int)(end - start);
-            int fade = (int)Math.Min(Math.Min(crossFade, Math.Max(0, oldWrite - start)), count);
-            int mask = CapacityFrames - 1;
+            int n = (int)(end - start), slot = (int)(start & (CapacityFrames - 1));
+            int first = Math.Min(n, CapacityFrames - slot);
             for (int channel = 0; channel < Channels; channel++)
             {
-                var source = (channel == 0 || Channels == 1 ? left : right).Slice(offset, count);
-                float* data = (float*)(_base + DataOffset + (long)channel * CapacityFrames * sizeof(float));
-                for (int i = 0; i < fade; i++)
-                {
-                    float gain = (i + 0.5f) / fade;
-                    ref float slot = ref data[(int)((start + i) & mask)];
-                    slot += (source[i] - slot) * gain;
-                }
-                for (int i = fade; i < count; i++) data[(int)((start + i) & mask)] = source[i];
+                var data = new Span<float>(_base + DataOffset + (long)channel * CapacityFrames * sizeof(float), CapacityFrames);
+                var prepared = _spliceScratch[channel].AsSpan(0, n);
+                prepared[..first].CopyTo(data[slot..]);
+                prepared[first..].CopyTo(data);
             }
         }
         Volatile.Write(ref WritePositionRef, (ulong)Math.Max(start, end)); // release: samples before position
         Volatile.Write(ref SpliceStartRef, NoSplice);
         return start;
+    }
+
+    float[][] _spliceScratch; // grows only for a splice longer than any so far
+
+    /// <summary>Computes what the slots from <paramref name="start"/> on will hold: old audio faded into the new, then the new.</summary>
+    void PrepareSplice(long from, long start, int count, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade, long oldWrite)
+    {
+        int fade = (int)Math.Min(Math.Min(crossFade, Math.Max(0, oldWrite - start)), count);
+        int mask = CapacityFrames - 1;
+        for (int channel = 0; channel < Channels; channel++)
+        {
+            var source = (channel == 0 || Channels == 1 ? left : right).Slice((int)(start - from), count);
+            var prepared = _spliceScratch[channel].AsSpan(0, count);
+            float* data = (float*)(_base + DataOffset + (long)channel * CapacityFrames * sizeof(float));
+            for (int i = 0; i < fade; i++)
+            {
+                float old = data[(int)((start + i) & mask)];
+                prepared[i] = old + (source[i] - old) * ((i + 0.5f) / fade);
+            }
+            source[fade..].CopyTo(prepared[fade..]);
+        }
     }
 
     /// <summary>Moves the write position to <paramref name="renderTime"/> without writing (audio for times the consumer has passed).</summary>

@@ -29,6 +29,7 @@ public sealed class SpeculativeRingWriter
         if (!session.IsLive) throw new ArgumentException("a speculative writer needs a live session", nameof(session));
         _session = session;
         _ring = ring;
+        session.PrepareNextStream();
         CrossFadeSamples = Math.Max(1, (int)Math.Round(CrossFadeSeconds * session.OutputRate));
         HorizonSamples = (int)Math.Min(Math.Round(HorizonSeconds * session.OutputRate), ring.CapacityFrames / 2);
     }
@@ -48,12 +49,35 @@ public sealed class SpeculativeRingWriter
     /// <summary>Called with every splice: the time the new audio was asked for (the change) and where it starts being heard.</summary>
     public Action<long, long>? SpliceObserver { get; set; }
 
+    static int s_warm;
+
+    /// <summary>
+    /// Runs a short live session with a late note once per process, so the first note a player plays
+    /// does not wait for the JIT to compile the rewind path (tens of milliseconds).
+    /// </summary>
+    public static void WarmUp(Sostenuto.Engine.Model.ModelPackage package)
+    {
+        if (Interlocked.Exchange(ref s_warm, 1) != 0) return;
+        const int rate = 48000;
+        using var session = new RenderSession(package, new RenderSettings(rate, SpeculationSamples: SpeculationFor(rate, 1024)));
+        var left = new float[Block];
+        var right = new float[Block];
+        for (int round = 0; round < 4; round++)
+        {
+            long t = session.Position - 2000;
+            session.AddEvent(new Sostenuto.Engine.Midi.MidiEvent(Math.Max(0, t), Sostenuto.Engine.Midi.MidiMessage.NoteOn(0, 60 + round, 80)));
+            if (session.RewindFrom is long from) session.Rewind(from);
+            for (int i = 0; i < 6; i++) session.Render(left, right);
+        }
+    }
+
     /// <summary>Publishes what the inputs since the last call changed, then renders ahead. Call after each batch of inputs.</summary>
     public void Update()
     {
         SpliceChanges();
         CatchUp();
         FillAhead();
+        _session.PrepareNextStream(); // last: the ring is full for the horizon now
     }
 
     void SpliceChanges()
@@ -68,9 +92,10 @@ public sealed class SpeculativeRingWriter
             return;
         }
         _session.Rewind(at);
-        // Enough new audio to cover the fade and the blocks the reader may claim meanwhile; the rest of
-        // the horizon follows in FillAhead (the splice drops the old audio beyond what it writes).
-        int n = (int)Math.Min(Math.Min(Block, Math.Max(written - at, 4L * CrossFadeSamples)), _ring.ReadPosition + _ring.CapacityFrames - at);
+        // Just enough new audio to cover the fade and the blocks the reader may claim meanwhile, so the
+        // note is heard as soon as possible; the rest of the horizon follows in FillAhead (the splice
+        // drops the old audio beyond what it writes).
+        int n = (int)Math.Min(4L * CrossFadeSamples, _ring.ReadPosition + _ring.CapacityFrames - at);
         if (n <= 0) { _session.Rewind(at); return; }
         int got = _session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
         long start = _ring.Splice(at, _left.AsSpan(0, got), _right.AsSpan(0, got), CrossFadeSamples);

@@ -73,6 +73,7 @@ public sealed class ModelStream : IDisposable
         _clock = new FrameClock(hostRate, m.SampleRate, m.HopLength);
         _tracker = new ConditioningTracker(m.Features, m.SampleRate, m.HopLength);
         _sampler = new TokenSampler(m.CodebookSize, sampling, seed);
+        Sampling = sampling;
         _lm = new LmStepper(package);
         _decoder = new ChunkDecoder(package);
 
@@ -107,6 +108,9 @@ public sealed class ModelStream : IDisposable
             new ConditioningTracker(m.Features, m.SampleRate, m.HopLength), _featureRows.Length, m.Channels, _overlapFrames * _hop,
             () => new Resampler(m.SampleRate, hostRate, resamplerCapacity))).ToArray();
     }
+
+    /// <summary>The sampling the stream starts with (changes from <see cref="SetSampling"/> aside).</summary>
+    public SamplingSettings Sampling { get; }
 
     /// <summary>Whether this stream generates ahead of the clock and can roll back (see the class remarks).</summary>
     public bool IsLive => _live;
@@ -315,9 +319,9 @@ public sealed class ModelStream : IDisposable
     {
         if (!_live) throw new InvalidOperationException("only a live stream can rewind");
         if (localTime < 0) throw new ArgumentOutOfRangeException(nameof(localTime));
-        if (!IsDirty && localTime >= _outputStart && localTime <= _outputStart + Ready)
+        if (!IsDirty && localTime >= _outputStart)
         {
-            Discard((int)(localTime - _outputStart));
+            SkipTo(localTime);
             return;
         }
         StreamSnapshot? best = null;
@@ -328,6 +332,11 @@ public sealed class ModelStream : IDisposable
         }
         if (best is null) throw new InvalidOperationException($"no snapshot to rewind to local time {localTime} (dirty from frame {Math.Min(_dirtyFeatureFrame, _dirtyFrame)}); the caller read too far ahead");
         Restore(best);
+        SkipTo(localTime);
+    }
+
+    void SkipTo(long localTime)
+    {
         while (_outputStart < localTime)
         {
             int skip = (int)Math.Min(localTime - _outputStart, MaxReadSamples);

@@ -41,6 +41,7 @@ public sealed class RenderSession : IDisposable
     long _lastSamplingChange;
     bool _pedalDown;          // the sustain pedal while no stream is running
     long _rewindFrom = long.MaxValue; // live: the earliest rendered time that an input since the last rewind changed
+    ModelStream? _spare;      // live: the next stream, built ahead (building one takes tens of ms, too long for a key press)
 
     sealed class ActiveStream(ModelStream stream, long origin)
     {
@@ -112,11 +113,27 @@ public sealed class RenderSession : IDisposable
             if (m.IsControlChange && m.Data1 == MidiMessage.SustainPedalController) _pedalDown = m.Data2 >= 64;
             else if (m.IsControlChange && m.Data1 is MidiMessage.AllNotesOffController or MidiMessage.AllSoundOffController) _pedalDown = false;
             if (!m.IsNoteOn) return;
-            _current = new ActiveStream(new ModelStream(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples), time);
+            _current = new ActiveStream(TakeStream(), time);
             _streams.Add(_current);
             if (_pedalDown) _current.Stream.AddEvent(0, MidiMessage.ControlChange(0, MidiMessage.SustainPedalController, 127));
         }
         _current.Stream.AddEvent(time - _current.Origin, e.Message);
+    }
+
+    ModelStream TakeStream()
+    {
+        var stream = _spare ?? NewStream();
+        _spare = null;
+        if (stream.Sampling != _sampling) stream.SetSampling(0, _sampling);
+        return stream;
+    }
+
+    ModelStream NewStream() => new(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples);
+
+    /// <summary>Live: builds the stream the next note after silence will take, if none is waiting. Call when time is not pressing.</summary>
+    public void PrepareNextStream()
+    {
+        if (_settings.Live) _spare ??= NewStream();
     }
 
     /// <summary>Every event before <paramref name="time"/> has been added.</summary>
@@ -237,6 +254,8 @@ public sealed class RenderSession : IDisposable
 
     public void Dispose()
     {
+        _spare?.Dispose();
+        _spare = null;
         foreach (var s in _streams) s.Stream.Dispose();
         _streams.Clear();
         _current = null;

@@ -51,6 +51,9 @@ sealed unsafe class TestAudioRing : IDisposable
 
     public long Published => (long)Volatile.Read(ref *(ulong*)(_base + 128));
 
+    /// <summary>Whether the last <see cref="Read"/> stopped short at a splice in progress (rather than at the write position).</summary>
+    public bool LastReadMetSplice { get; private set; }
+
     /// <summary>
     /// Reads render times [t, t+n) if published; returns how many were; moves the read position past t+n.
     /// Claims the block first and stops below a splice in progress, as AudioRingConsumer::read does.
@@ -61,6 +64,7 @@ sealed unsafe class TestAudioRing : IDisposable
         Volatile.Write(ref *(ulong*)(_base + 264), (ulong)(t + n));
         Interlocked.MemoryBarrier();
         ulong splice = Volatile.Read(ref *(ulong*)(_base + 136));
+        LastReadMetSplice = splice < (ulong)Published && (long)splice < t + n;
         long published = (long)Math.Min((ulong)Published, splice);
         int available = (int)Math.Clamp(published - t, 0, n);
         for (int ch = 0; ch < 2; ch++)

@@ -55,8 +55,8 @@ public sealed class LiveRenderTests(FixtureModel fixture)
 
         using var live = Live();
         var random = new Random(seed);
-        var left = new float[length + Speculation];
-        var right = new float[length + Speculation];
+        var left = new float[length + 2 * Speculation];
+        var right = new float[length + 2 * Speculation];
         var stale = new bool[left.Length];
         int next = 0, rewinds = 0;
         for (long clock = 0; clock < length; clock += 128)
