@@ -253,10 +253,12 @@ Component::LatencyKey Component::latency_key_now() const noexcept {
 
 std::uint32_t Component::estimated_latency(const LatencyKey& key) const noexcept {
     const std::uint32_t block = max_block_ > 0 ? static_cast<std::uint32_t>(max_block_) : 1024u;
-    // Before the engine has answered: its slack is unknown, assume 10 ms
-    // (live) or 50 ms (studio), and at least one or two host blocks.
+    // Live: one host block and 2 ms, the slack the engine gets to splice a
+    // note in before the block that plays it (docs/live-mode.md); the player
+    // feels that plus one buffer. Studio (before the engine has answered with
+    // its lookahead): 50 ms, and at least two host blocks.
     const std::uint32_t slack =
-        key.latency_mode == 0 ? std::max<std::uint32_t>(block, key.sample_rate / 100)
+        key.latency_mode == 0 ? block + key.sample_rate / 500
                               : std::max<std::uint32_t>(2 * block, key.sample_rate / 20);
     return key.lookahead_samples + slack;
 }

@@ -12,7 +12,7 @@ namespace {
 constexpr MainParamInfo kMainParams[kMainParamCount] = {
     {kParamGain, "Output Gain", "Gain", "dB", -60.0, 12.0, 0.0, 0, false},
     {kParamTemperature, "Temperature", "Temp", "x model", 0.05, 2.0, 1.0, 0, false},  // a factor of the model's own temperature
-    {kParamLatencyMode, "Latency Mode", "Latency", "", 0.0, 1.0, 0.0, 1, true},
+    {kParamLatencyMode, "Latency Mode", "Latency", "", 0.0, 1.0, 1.0, 1, true},  // studio by default
     {kParamLookahead, "Lookahead", "Lookahd", "ms", 0.0, 1000.0, 0.0, 0, false},
 };
 

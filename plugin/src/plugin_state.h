@@ -25,7 +25,7 @@ namespace sostenuto::vst3 {
 struct PluginSettings {
     double gain_db = 0.0;
     double temperature = 1.0;
-    int latency_mode = 0;  // 0 live, 1 studio
+    int latency_mode = 1;  // 0 live, 1 studio (the default: a DAW compensates the latency, and bounces equal renders)
     double lookahead_ms = 0.0;
 
     bool operator==(const PluginSettings& o) const noexcept {

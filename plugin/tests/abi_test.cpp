@@ -449,10 +449,14 @@ TEST_F(Abi, OddHostCallsAreSurvived) {
 
 TEST_F(Abi, LatencyFollowsTheStudioLookaheadAndTheControllerAsksForARestart) {
     ASSERT_EQ(plugin->setup(48000, 256, V3_REALTIME), V3_OK);
-    const uint32_t live = plugin->latency();
     const ParamInfo* mode = param("Latency Mode");
     const ParamInfo* lookahead = param("Lookahead");
     void* c = plugin->controller();
+    // Studio is the default; live mode reports its small latency (a block and 2 ms here, no engine).
+    ctrl()->ctrl.set_parameter_normalised(c, mode->id, 0.0);
+    EXPECT_TRUE(plugin->handler().pending_restart_flags.exchange(0) & V3_RESTART_LATENCY_CHANGED);
+    const uint32_t live = plugin->latency();
+    EXPECT_EQ(live, 256u + 96u);
     // Lookahead alone does nothing in live mode (L = 0 there)...
     ctrl()->ctrl.set_parameter_normalised(c, lookahead->id, ctrl()->ctrl.plain_parameter_to_normalised(c, lookahead->id, 100.0));
     EXPECT_EQ(plugin->latency(), live);

@@ -165,7 +165,7 @@ TEST_F(EndToEnd, TheEngineSeesTheSessionAsTheProtocolSays) {
     EXPECT_EQ(s.hello.sample_rate, 48000u);
     EXPECT_EQ(s.hello.max_block_size, 300u);
     EXPECT_EQ(s.hello.process_mode, bridge::ProcessMode::offline);
-    EXPECT_EQ(s.hello.latency_mode, bridge::LatencyMode::live);
+    EXPECT_EQ(s.hello.latency_mode, bridge::LatencyMode::studio);  // the default
     EXPECT_EQ(s.hello.requested_lookahead_samples, 0u);
     EXPECT_NE(s.hello.instance_id, 0u);
     EXPECT_EQ(s.ring_name.rfind("/sostenuto-", 0), 0u);

@@ -46,7 +46,7 @@ Engine:
 Sound:
   --latency-mode live|studio  live (default): no lookahead, small slack; studio: lookahead, more slack
   --lookahead-ms MS           studio mode's lookahead request (default 0: the model's own)
-  --slack-ms MS               compute slack to ask for (default: live 10, studio 50; at
+  --slack-ms MS               compute slack to ask for (default: live a period + 2, studio 50; at
                               least one period, two in studio)
   --gain-db DB                output gain, -96 … +24 (default 0)
   --temperature X             sampling temperature as a factor of the model's, 0.05 … 2 (default 1)
@@ -143,7 +143,10 @@ std::uint32_t requested_lookahead_samples(const Options& options, std::uint32_t 
 
 std::uint32_t requested_slack_samples(const Options& options, std::uint32_t sample_rate, std::uint32_t period) {
     const bool live = options.latency_mode == bridge::LatencyMode::live;
-    const double ms = options.slack_ms ? *options.slack_ms : (live ? 10.0 : 50.0);
+    // Live: a period and 2 ms by default, the slack the engine needs to splice a note in
+    // before the period that plays it (docs/live-mode.md).
+    if (live && !options.slack_ms) return period + sample_rate / 500;
+    const double ms = options.slack_ms ? *options.slack_ms : 50.0;
     const auto slack = static_cast<std::uint32_t>(std::lround(ms * sample_rate / 1000.0));
     return std::max<std::uint32_t>(slack, live ? period : 2 * period);
 }

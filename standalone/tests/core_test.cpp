@@ -195,8 +195,8 @@ TEST(CommandLine, DefaultsAndRefusals) {
     EXPECT_EQ(o.latency_mode, bridge::LatencyMode::live);
     EXPECT_TRUE(o.launch_engine);
     EXPECT_EQ(requested_lookahead_samples(o, 48000), 0u);
-    EXPECT_EQ(requested_slack_samples(o, 48000, 128), 480u);   // 10 ms
-    EXPECT_EQ(requested_slack_samples(o, 48000, 1024), 1024u);  // at least one period
+    EXPECT_EQ(requested_slack_samples(o, 48000, 128), 128u + 96u);    // a period and 2 ms
+    EXPECT_EQ(requested_slack_samples(o, 48000, 1024), 1024u + 96u);
     o.lookahead_ms = 40;
     EXPECT_EQ(requested_lookahead_samples(o, 48000), 0u) << "live mode asks for no lookahead";
     for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
