@@ -175,6 +175,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
     /// <summary>Computes what the slots from <paramref name="start"/> on will hold: old audio faded into the new, then the new.</summary>
     void PrepareSplice(long from, long start, int count, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade, long oldWrite)
     {
+        if (count <= 0) return; // the reader has claimed all of the new audio
         int fade = (int)Math.Min(Math.Min(crossFade, Math.Max(0, oldWrite - start)), count);
         int mask = CapacityFrames - 1;
         for (int channel = 0; channel < Channels; channel++)

@@ -14,7 +14,7 @@ namespace Sostenuto.Engine.Tests.Serving;
 /// plays is checked for key-to-sound, for clicks around every splice, against a studio render of the
 /// same events, and for gaps when the engine stalls.
 /// </summary>
-[Collection(nameof(FixtureModel))]
+[Collection(nameof(RealtimeFixtureModel))]
 public sealed class LiveRingTests(FixtureModel fixture, ITestOutputHelper output)
 {
     const int Rate = 48000;
@@ -214,7 +214,7 @@ public sealed class LiveRingTests(FixtureModel fixture, ITestOutputHelper output
         output.WriteLine($"splice lateness ms (start - change): {string.Join(" ", run.Splices.Select(s => (1000.0 * (s.Start - s.Change) / Rate).ToString("F1")))}");
         foreach (var c in clicks) output.WriteLine(c);
 
-        Assert.True(k2s.Count >= 8, $"only {k2s.Count} isolated onsets");
+        Assert.True(k2s.Count >= 5, $"only {k2s.Count} isolated onsets away from periods the reader started late");
         double bound = 10 + 1000.0 * block / Rate;
         var sorted = k2s.OrderBy(k => k).ToList();
         double median = sorted[sorted.Count / 2], p90 = sorted[(int)Math.Ceiling(sorted.Count * 0.9) - 1];

@@ -11,3 +11,10 @@ public sealed class FixtureModel : IDisposable
 
 [CollectionDefinition(nameof(FixtureModel))]
 public sealed class FixtureModelCollection : ICollectionFixture<FixtureModel>;
+
+/// <summary>
+/// Tests paced by the wall clock (a simulated audio thread): they run alone, after the parallel ones,
+/// so that the rest of the suite does not starve their threads on a 2-core machine.
+/// </summary>
+[CollectionDefinition(nameof(RealtimeFixtureModel), DisableParallelization = true)]
+public sealed class RealtimeFixtureModel : ICollectionFixture<FixtureModel>;
