@@ -146,6 +146,7 @@ public sealed class InstanceConnection
         {
             SpeculativeRingWriter.WarmUp(_package);
             _live = new SpeculativeRingWriter(_session, _ring);
+            _live.Update(); // the horizon of silence, before the plug-in reads render time 0 only D after the Welcome
         }
         long lookahead = _session.LatencySamples;
         long slack = Math.Max(hello.ComputeSlackSamples, hello.MaxBlockSize);
