@@ -142,8 +142,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
         long announced = Math.Max(from, ReadClaim);
         long end = Math.Min(from + left.Length, ReadPosition + CapacityFrames);
         int count = (int)Math.Max(0, end - announced);
-        if (_spliceScratch.Length < Channels || _spliceScratch[0].Length < count)
-            _spliceScratch = Enumerable.Range(0, Channels).Select(_ => new float[Math.Max(count, 8192)]).ToArray();
+        if (_spliceScratch[0].Length < count) GrowSpliceScratch(count);
         PrepareSplice(from, announced, count, left, right, crossFade, oldWrite);
 
         // Announce, full fence, then read the claim: the store-load order that plain release/acquire lacks.
@@ -171,6 +170,9 @@ public sealed unsafe class SharedAudioRing : IDisposable
     }
 
     float[][] _spliceScratch; // grows only for a splice longer than any so far
+
+    // Its own method: a lambda in Splice would capture its locals, and C# allocates the capture on every call.
+    void GrowSpliceScratch(int count) => _spliceScratch = Enumerable.Range(0, Channels).Select(_ => new float[Math.Max(count, 8192)]).ToArray();
 
     /// <summary>Computes what the slots from <paramref name="start"/> on will hold: old audio faded into the new, then the new.</summary>
     void PrepareSplice(long from, long start, int count, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade, long oldWrite)

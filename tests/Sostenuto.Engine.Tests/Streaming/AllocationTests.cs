@@ -1,5 +1,7 @@
 using Sostenuto.Engine.Midi;
+using Sostenuto.Engine.Serving;
 using Sostenuto.Engine.Streaming;
+using Sostenuto.Engine.Tests.Serving;
 using Sostenuto.Engine.Tests.Tools;
 
 namespace Sostenuto.Engine.Tests.Streaming;
@@ -74,5 +76,40 @@ public sealed class AllocationTests(FixtureModel fixture)
         var rounds = SteadyState.MeasureRounds(() => { for (int i = 0; i < 200; i++) rendered += session.Render(left, right); });
         Assert.True(rounds.Contains(0), $"every round of 200 blocks allocated: {string.Join(", ", rounds)} bytes");
         Assert.Equal(200 * 256 * rounds.Count, rendered);
+    }
+
+    /// <summary>
+    /// Live mode's steady state: a reader takes 128-frame blocks from the real ring, notes arrive after
+    /// their audio was rendered ahead, the writer rewinds, regenerates from a snapshot and splices.
+    /// None of it allocates (a new stream after silence does, and is built ahead; there is none here).
+    /// </summary>
+    [Fact]
+    public void LivePlayingWithRewindsAndSplicesAllocatesNothing()
+    {
+        const int rate = 48000, block = 128;
+        using var testRing = new TestAudioRing(1 << 16);
+        using var ring = SharedAudioRing.Open(testRing.Name);
+        using var session = new RenderSession(fixture.Package, new RenderSettings(rate, Seed: 1, SpeculationSamples: SpeculativeRingWriter.SpeculationFor(rate, block)));
+        var writer = new SpeculativeRingWriter(session, ring);
+        var left = new float[block];
+        var right = new float[block];
+        long s = 0;
+        int key = 0;
+        void Period()
+        {
+            testRing.Read(s - 2 * block, left, right);
+            // A note every 64 blocks (170 ms), released 32 blocks later, at an offset inside the block.
+            long n = s / block;
+            if (n % 64 == 0) session.AddEvent(new MidiEvent(s + 37, MidiMessage.NoteOn(0, 48 + key++ % 24, 90)));
+            if (n % 64 == 32) session.AddEvent(new MidiEvent(s + 91, MidiMessage.NoteOff(0, 48 + (key - 1) % 24)));
+            s += block;
+            session.AdvanceClock(s);
+            writer.Update();
+        }
+        for (int i = 0; i < 1200; i++) Period(); // warm-up: JIT, ORT's first runs, the event list's capacity
+        long splicesBefore = writer.Splices;
+        var rounds = SteadyState.MeasureRounds(() => { for (int i = 0; i < 640; i++) Period(); });
+        Assert.True(writer.Splices - splicesBefore >= 10 * rounds.Count, $"only {writer.Splices - splicesBefore} splices measured");
+        Assert.True(rounds.Contains(0), $"every round of 640 periods allocated: {string.Join(", ", rounds)} bytes");
     }
 }
