@@ -52,6 +52,18 @@ bench: build
 bench-bridge: build
 	bash benchmarks/bridge-overhead/run.sh $(BRIDGE_ARGS)
 
+# Key-to-sound time through the real plug-in (paced realtime test host) and the JACK standalone
+# at 48 kHz with 64, 128 and 256-frame buffers (benchmarks/latency/README.md; not part of `make test`):
+# make bench-latency LATENCY_ARGS='--latency-mode studio --keys 24'
+.PHONY: bench-latency soak
+bench-latency: build native
+	bash benchmarks/latency/latency.sh $(LATENCY_ARGS)
+
+# Underruns while 4 plug-in instances play at 128 frames on one engine: make soak SOAK_MINUTES=10
+SOAK_MINUTES ?= 10
+soak: build native
+	bash benchmarks/latency/soak.sh --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
+
 # Re-export the untrained fixture model (needs Debian's python3-torch and python3-onnx).
 fixture:
 	SOSTENUTO_TRAINING=1 bash scripts/setup.sh

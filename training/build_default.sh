@@ -6,7 +6,7 @@
 # Every stage skips when its output exists; the training stages resume from their
 # last checkpoint under training/work/ (gitignored). Fixed seeds throughout.
 # Environment overrides (for smoke tests): WORK, OUT, TRAIN_PIECES, EVAL_PIECES,
-# CODEC, CODEC_STEPS, LM_STEPS.
+# LM_STEPS.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
 root="$(dirname "$here")"
@@ -15,8 +15,7 @@ WORK="${WORK:-$here/work}"
 OUT="${OUT:-$root/models/piano}"
 TRAIN_PIECES="${TRAIN_PIECES:-100}"
 EVAL_PIECES="${EVAL_PIECES:-6}"
-CODEC_STEPS="${CODEC_STEPS:-1200}"
-LM_STEPS="${LM_STEPS:-2000}"
+LM_STEPS="${LM_STEPS:-2500}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$WORK"
 stage() { echo "=== $(date -u +%FT%TZ) $*"; }
@@ -25,20 +24,14 @@ stage "1/6 data"
 [ -f "$WORK/data/DONE" ] || nice -n 19 $py "$here/gen_data.py" --out "$WORK/data" --train "$TRAIN_PIECES" --eval "$EVAL_PIECES"
 
 stage "2/6 codec"
-# The parametric codec (pcodec.py: partial analysis + k-means RVQ + oscillator bank) is
-# the default. The neural codec (codec.py/train_codec.py) is kept as an experiment:
-#   CODEC=neural bash training/build_default.sh
-if [ "${CODEC:-parametric}" = neural ]; then
-  nice -n 19 $py "$here/train_codec.py" --data "$WORK/data" --out "$WORK/codec" --steps "$CODEC_STEPS"
-else
-  nice -n 19 $py "$here/fit_pcodec.py" --data "$WORK/data" --out "$WORK/codec"
-fi
+# The parametric codec (pcodec.py: partial analysis + k-means product VQ + oscillator bank).
+nice -n 19 $py "$here/fit_pcodec.py" --data "$WORK/data" --out "$WORK/codec"
 
 stage "3/6 tokenize"
 [ -f "$WORK/tokens/DONE" ] || nice -n 19 $py "$here/tokenize_data.py" --data "$WORK/data" --codec "$WORK/codec/codec.pt" --out "$WORK/tokens"
 
 stage "4/6 lm"
-nice -n 19 $py "$here/train_lm.py" --tokens "$WORK/tokens" --out "$WORK/lm" --steps "$LM_STEPS"
+nice -n 19 $py "$here/train_lm.py" --tokens "$WORK/tokens" --codec "$WORK/codec/codec.pt" --out "$WORK/lm" --steps "$LM_STEPS"
 
 stage "5/6 export"
 nice -n 19 $py "$here/export_piano.py" --codec "$WORK/codec/codec.pt" --lm "$WORK/lm/lm.pt" --tokens "$WORK/tokens" --out "$OUT"

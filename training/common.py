@@ -11,7 +11,7 @@ import numpy as np
 
 SR = 24000            # audio.sampleRate
 HOP = 480             # audio.hopLength: 20 ms frames, 50 frames/s
-K_CONTENT = 4         # residual-VQ codebooks carrying the sound
+K_CONTENT = 32        # product-VQ codebooks carrying the sound (one per band of oscillators)
 K = K_CONTENT + 1     # + 1 clock codebook (the last): token of frame f is (f mod CLOCK_PERIOD) + 1
 V = 512               # codebook size; token 0 of every content codebook is reserved for silence
 CLOCK_PERIOD = V - 1  # frames (10.22 s); the decoder's oscillators are periodic over it

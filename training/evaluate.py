@@ -8,7 +8,7 @@ For every held-out piece (eval_*.mid: 6 random pieces and a velocity/repeat/peda
 ladder, none seen in training) it compares with the FluidSynth reference:
 
 * engine  - `sostenuto render PIECE.mid --model MODEL` (48 kHz, resampled to 24 kHz here)
-* codec   - codec resynthesis of the reference (encode -> RVQ -> decode): the upper bound
+* codec   - codec resynthesis of the reference (analysis -> product VQ -> decode): the upper bound
 * sine    - additive sines (3 partials) driven by the same MIDI features: the lower bound
 
 Metrics: log-mel L1 distance, multi-resolution STFT distance (spectral convergence +
@@ -51,10 +51,18 @@ def stft_mag(x, n_fft, hop):
 _FB = {}
 
 
-def mel_fb(n_fft, n_mels=80):
+def mel_fb(n_fft, n_mels=80, fmin=20.0):
+    """[n_mels, n_fft/2+1] triangular HTK-mel filterbank from fmin to Nyquist."""
     if (n_fft, n_mels) not in _FB:
-        from codec import mel_filterbank
-        _FB[(n_fft, n_mels)] = mel_filterbank(n_fft, n_mels).numpy()
+        hz2mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)
+        mel2hz = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)
+        pts = mel2hz(np.linspace(hz2mel(fmin), hz2mel(SR / 2), n_mels + 2))
+        freqs = np.linspace(0, SR / 2, n_fft // 2 + 1)
+        fb = np.zeros((n_mels, len(freqs)), np.float32)
+        for i in range(n_mels):
+            lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
+            fb[i] = np.maximum(0, np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)))
+        _FB[(n_fft, n_mels)] = fb
     return _FB[(n_fft, n_mels)]
 
 
@@ -289,7 +297,7 @@ def main():
                                          args.seed, args.engine_args.split())
         speeds.append((name, n / SR, secs, speed))
         with torch.no_grad():
-            tok = encode(codec, ref, silent)
+            tok, _ = encode(codec, ref, silent)
             cod = np.clip(codec.decode_tokens(torch.from_numpy(tok)[None])[0].numpy(), -1, 1)
         sine = sine_render(feat, n)
         sine *= np.sqrt((ref ** 2).mean() / ((sine ** 2).mean() + 1e-12))

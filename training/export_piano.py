@@ -24,21 +24,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import C, CLOCK_PERIOD, FEATURES, HOP, K, K_CONTENT, LOOKAHEAD, SR, V, nice_torch  # noqa: E402
 
 torch = nice_torch()
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from codec import BINS, DEC_KERNEL, DEC_RF, N_FFT, SUB_HOP, SUBS, Codec, clock_phase  # noqa: E402
+from oscillators import N_OSC  # noqa: E402
+from pcodec import PDecoderExport  # noqa: E402
 from export_fixture import check_against_manifest, format_json  # noqa: E402
-from lm import DIM, STATE_FRAMES, PianoLM, PianoLMStep  # noqa: E402
+from lm import PianoLM, PianoLMStep  # noqa: E402
 
 OPSET = 17
 CHUNK = 8
 OVERLAP = 0                    # the decoder is causal: no cross-fade needed
-# Left context >= the decoder's receptive field: 1 frame for the parametric decoder
-# (amplitudes interpolate from frame f-1), DEC_RF frames for the neural one.
-WINDOWS = {"parametric": CHUNK + OVERLAP + 2, "neural": CHUNK + OVERLAP + 12}
-assert WINDOWS["neural"] - CHUNK - OVERLAP >= DEC_RF
-WINDOW = WINDOWS["parametric"]  # set from the codec checkpoint in main()
+# Left context >= the decoder's receptive field (1 frame: amplitudes interpolate from frame f-1).
+WINDOW = CHUNK + OVERLAP + 2
 
 SOURCES = [
     {"name": "Procedurally generated MIDI (training/gen_data.py, seeds 1000.. and 900000..)", "license": "MIT"},
@@ -47,66 +43,17 @@ SOURCES = [
 ]
 
 
-class DecoderExport(nn.Module):
-    """tokens [B,K,W] -> audio [B,1,W*HOP]; pure function of the window."""
-
-    def __init__(self, codec):
-        super().__init__()
-        self.dec = codec.decoder
-        self.register_buffer("codebooks", codec.rvq.codebooks.clone())
-        self.register_buffer("offsets", (torch.arange(K_CONTENT, dtype=torch.int64) * V).reshape(1, K_CONTENT, 1))
-
-    def forward(self, tokens):
-        W = WINDOW                 # a Python constant, so every slice below exports static
-        zq = F.embedding(tokens[:, :K_CONTENT] + self.offsets,
-                         self.codebooks.reshape(K_CONTENT * V, -1)).sum(1)                  # [B, W, D]
-        live = (tokens[:, 0] != 0).to(torch.float32).unsqueeze(2)                           # [B, W, 1]
-        d = self.dec
-        h = d.inp(zq.transpose(1, 2))
-        for blk in d.blocks:
-            # causal conv as symmetric padding + keep the first W outputs (F.pad would lose static shapes)
-            n = blk.norm(h.transpose(1, 2)).transpose(1, 2)
-            c = F.conv1d(n, blk.conv.weight, blk.conv.bias, padding=DEC_KERNEL - 1)[:, :, :W]
-            h = h + blk.pw(F.gelu(c))
-        hid = d.norm(h.transpose(1, 2))                                                     # [B, W, DEC_DIM]
-        # harmonic branch: oscillator phases from the clock codebook (int64, exact)
-        a = torch.exp(torch.clamp(d.harm(hid), max=5.0) - 6.0) * live                      # [B, W, O]
-        a_prev = torch.cat([a[:, :1] * 0.0, a[:, :W - 1]], 1)
-        ph = clock_phase(tokens[:, K - 1], d.osc_m)
-        c, s_ = torch.cos(ph), torch.sin(ph)
-        out = torch.matmul(torch.cat([a_prev * c, a_prev * s_, a * c, a * s_], 2), d.hbasis)  # [B, W, HOP]
-        # noise/transient branch: iSTFT of two sub-frames per frame, phases from a constant table
-        h = torch.exp(torch.clamp(d.head(hid), max=6.0)) * live                             # [B, W, SUBS*BINS]
-        nph = F.embedding(tokens[:, K - 1], d.noise_phase)                                  # [B, W, SUBS*BINS]
-        basis = d.basis[:, 0, :]                                                            # [2*BINS, N_FFT]
-        for s in range(SUBS):
-            # Only constant slices and cat below, so the exported shapes stay static.
-            mag = h[:, :, s * BINS:(s + 1) * BINS]
-            ph = nph[:, :, s * BINS:(s + 1) * BINS]
-            frames = torch.matmul(torch.cat([mag * torch.cos(ph), mag * torch.sin(ph)], 2), basis)  # [B, W, N_FFT]
-            # sub-frame s of token frame f starts at sample f*HOP + s*SUB_HOP: overlap-add in HOP blocks
-            # (zeros are made as x[..] * 0 and joined with cat: F.pad exports computed pads, losing static shapes)
-            front = s * SUB_HOP
-            back = (-(front + N_FFT)) % HOP
-            parts = ([frames[:, :, :front] * 0.0] if front else []) + [frames] + ([frames[:, :, :back] * 0.0] if back else [])
-            frames = torch.cat(parts, 2) if len(parts) > 1 else frames
-            for blk in range(frames.shape[2] // HOP):
-                part = frames[:, :, blk * HOP:(blk + 1) * HOP]                              # lands in frame f+blk
-                if blk:
-                    part = torch.cat([part[:, :blk] * 0.0, part[:, :W - blk]], 1)
-                out = out + part
-        return torch.clamp(out, -1.0, 1.0).flatten(1).unsqueeze(1)                          # [B, 1, W*HOP]
-
-
 def manifest(args):
-    state_shape = ["batch", STATE_FRAMES, DIM]
+    state_shape = ["batch", 1, N_OSC + 1]
     return {
         "format": "sostenuto-model",
         "formatVersion": 1,
         "name": "sostenuto-piano",
         "version": args.version,
-        "description": ("Piano trained in this repository (training/build_default.sh): a causal dilated-convolution "
-                        "token LM conditioned on MIDI, over a parametric codec (438 piano-partial oscillators, "
+        "description": ("Piano trained in this repository (training/build_default.sh): a key-factorised "
+                        "autoregressive token model conditioned on MIDI (one small network shared by the 88 keys, "
+                        "reading the previous frames' tokens; a distance head over the codec's codebooks gives the "
+                        "logits), over a parametric codec (438 piano-partial oscillators, "
                         "log-amplitudes quantised by a 4x512 k-means residual VQ, plus a frame-clock codebook that "
                         "keeps oscillator phases continuous), trained on FluidSynth renders of procedurally "
                         "generated piano MIDI. See docs/model-card.md."),
@@ -143,7 +90,7 @@ def manifest(args):
 def load(args):
     from tokenize_data import load_codec
     codec = load_codec(args.codec)
-    lm = PianoLM()
+    lm = PianoLM(codec.codebooks)
     lm.load_state_dict(torch.load(args.lm)["model"])
     return codec.eval(), lm.eval()
 
@@ -155,15 +102,11 @@ def export_onnx(module, ex, path, ins, outs):
 
 def write_package(out, codec, lm, man):
     os.makedirs(out, exist_ok=True)
-    if getattr(codec, "kind", "") == "parametric":
-        from pcodec import PDecoderExport
-        dec = PDecoderExport(codec, WINDOW).eval()
-    else:
-        dec = DecoderExport(codec).eval()
+    dec = PDecoderExport(codec, WINDOW).eval()
     step = PianoLMStep(lm).eval()
     with torch.no_grad():
         export_onnx(step, (torch.zeros(1, K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
-                           torch.zeros(1, STATE_FRAMES, DIM)),
+                           torch.zeros(1, 1, N_OSC + 1)),
                     os.path.join(out, "lm_step.onnx"), ["tokens", "cond", "state_in"], ["logits", "state_out"])
         export_onnx(dec, (torch.zeros(1, K, WINDOW, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
                     ["tokens"], ["audio"])
@@ -203,7 +146,6 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     check_against_manifest(os.path.join(out, "decoder.onnx"), man["decoder"])
 
     import glob
-    from train_lm import prev_tokens, windows
     d = np.load(sorted(glob.glob(os.path.join(tokdir, "eval_*.npz")))[0])
     tok = d["tokens"].astype(np.int64)                 # [K, T]
     feat = d["feat"]
@@ -213,33 +155,40 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     seg = tok[:, f0:f0 + T]
     ort = Ort()
 
-    # LM: streaming step (torch and ORT) == parallel model
-    prev = prev_tokens(tok.T, 0, f0 + T)
-    cw = windows(feat, 0, f0 + T)
+    # LM: streaming step (torch and ORT) == the teacher-forced training model
+    n = f0 + T
+    toks = np.concatenate([np.zeros((2, K), np.int64), tok.T[:n]])         # frames -2, -1 are silence
+    featp = np.concatenate([feat, np.zeros((LOOKAHEAD, feat.shape[1]), feat.dtype)]).astype(np.float32)
+    cw = np.stack([featp[f:f + LOOKAHEAD + 1] for f in range(n)])
+    prev = toks[1:n + 1]
     with torch.no_grad():
-        full = lm(torch.from_numpy(prev)[None], torch.from_numpy(cw)[None])[0].numpy()   # [T, K, V]
+        y, sil = lm(torch.from_numpy(prev), torch.from_numpy(toks[:n]), torch.from_numpy(cw))
+        full = lm.token_logits(y, sil, torch.from_numpy(prev[:, K - 1:K])).numpy()      # [n, K, V]
+    S = (1, 1, N_OSC + 1)
     sess = ort.session(os.path.join(out, "lm_step.onnx"))
-    st_t = torch.zeros(1, STATE_FRAMES, DIM)
-    st_o = np.zeros((1, STATE_FRAMES, DIM), np.float32)
+    st_t = torch.zeros(S)
+    st_o = np.zeros(S, np.float32)
     d_t = d_o = 0.0
     clock_ok = True
-    for f in range(f0 + T):
+    for f in range(n):
         with torch.no_grad():
             lt, st_t = step(torch.from_numpy(prev[f:f + 1]), torch.from_numpy(cw[f:f + 1]), st_t)
         lo, st_o = ort.run(sess, {"tokens": prev[f:f + 1], "cond": cw[f:f + 1], "state_in": st_o},
-                           [("logits", (1, K, V)), ("state_out", (1, STATE_FRAMES, DIM))])
-        d_t = max(d_t, float(np.abs(lt[0, :K_CONTENT].numpy() - full[f]).max()))
-        d_o = max(d_o, float(np.abs(lo[0, :K_CONTENT] - full[f]).max()))
+                           [("logits", (1, K, V)), ("state_out", S)])
+        # compare where it matters (within 60 logits of the best: everything else has probability 0)
+        rel = lambda a: np.maximum(a - a.max(-1, keepdims=True), -60)
+        d_t = max(d_t, float(np.abs(rel(lt[0].numpy()) - rel(full[f])).max()))
+        d_o = max(d_o, float(np.abs(rel(lo[0]) - rel(full[f])).max()))
         clock_ok = clock_ok and int(lo[0, K - 1].argmax()) == int(tok[K - 1, f]) and \
             float(np.sort(lo[0, K - 1])[-1] - np.sort(lo[0, K - 1])[-2]) >= 40
 
-    check(d_t < 1e-3, f"torch LM step x{f0 + T} == parallel LM (max |d| {d_t:.2e})")
-    check(d_o < 1e-3, f"lm_step.onnx (ORT) x{f0 + T} == parallel LM (max |d| {d_o:.2e})")
+    check(d_t < 1e-2, f"torch LM step x{n} == teacher-forced LM (max |d| {d_t:.2e})")
+    check(d_o < 1e-2, f"lm_step.onnx (ORT) x{n} == teacher-forced LM (max |d| {d_o:.2e})")
     check(clock_ok, "clock codebook: the step's argmax is the next clock token, by a margin >= 40 logits")
     lb = ort.run(sess, {"tokens": np.repeat(prev[f0:f0 + 1], 3, 0), "cond": np.repeat(cw[f0:f0 + 1], 3, 0),
-                        "state_in": np.zeros((3, STATE_FRAMES, DIM), np.float32)},
-                 [("logits", (3, K, V)), ("state_out", (3, STATE_FRAMES, DIM))])[0]
-    check(np.abs(lb - lb[0:1]).max() < 1e-5, "lm_step.onnx runs with batch 3")
+                        "state_in": np.zeros((3,) + S[1:], np.float32)},
+                 [("logits", (3, K, V)), ("state_out", (3,) + S[1:])])[0]
+    check(np.abs(lb - lb[0:1]).max() < 1e-4, "lm_step.onnx runs with batch 3")
 
     # Decoder: ORT window == torch; silence exact; chunked == whole
     dsess = ort.session(os.path.join(out, "decoder.onnx"))
@@ -285,8 +234,6 @@ def main():
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     codec, lm = load(args)
-    global WINDOW
-    WINDOW = WINDOWS["parametric" if getattr(codec, "kind", "") == "parametric" else "neural"]
     man = manifest(args)
     step, dec = write_package(args.out, codec, lm, man)
     print(f"wrote {args.out}: " + ", ".join(f"{n} ({os.path.getsize(os.path.join(args.out, n)) / 1e6:.2f} MB)"

@@ -1,125 +1,155 @@
-"""The Sostenuto piano LM: a causal dilated-convolution (TCN) model over codec frames,
-conditioned on MIDI features.
+"""The Sostenuto piano LM: a key-factorised autoregressive model over the parametric codec's tokens.
 
-Step f sees the K tokens of frame f-1 (summed embeddings) and the conditioning
-features of frames f..f+LOOKAHEAD (the model turns note_age into a few decaying
-exponentials so that long-held notes stay in range). Layers are gated residual
-convolutions of kernel 2 with dilations 1..64 (receptive field 129 frames =
-2.56 s of token history). It trains in parallel over time like a convnet and
-streams like an RNN: the state is, per layer, a FIFO of its last `dilation`
-inputs, all packed in one fixed-shape tensor [STATE_FRAMES, DIM], so a step
-costs the same anywhere in a piece. The K_CONTENT sound-codebook heads are
-independent, as the engine samples them. The clock codebook (the last) is not
-learned: the exported step gives the next clock token (prev mod 511) + 1 a logit
-margin of CLOCK_MARGIN, so it is deterministic at any sane temperature.
+A piano is 88 similar instruments played at once, so the model is one small network
+shared by the 88 keys (with a learned key embedding), not one big network over the
+whole frame. For frame f and key k it sees:
+
+* the key's MIDI conditioning for frames f..f+LOOKAHEAD (onset and its offset in the
+  frame, held, sounding, velocity, note_age as decaying exponentials, the pedal);
+* the previous two frames' sound, read from their *tokens*: the tokens of frame f-1
+  (the step's input) and of frame f-2 (kept in the state) are turned back into
+  log-amplitudes through the codec's codebooks, and the key reads the 16 oscillators
+  of its own partials. This is what makes it autoregressive over the codec tokens:
+  a released note decays from what was actually played, not from what was planned.
+
+It predicts the log-amplitudes of its 16 partials; the keys' amplitudes are summed
+into the codec's 438 oscillators (partials of different keys that share an
+oscillator add up), giving the frame's predicted log-amplitude vector y. A small
+head predicts whether the frame is silent (the codec's silence token).
+
+The token logits are a distance head over the codec's own product codebooks:
+codebook k's logit for codeword c is -beta * |y_k - c|^2, where y_k is y's band k
+-- the quantisation the codec's encoder applies to real audio. beta = 1 / (2 sigma^2),
+sigma^2 the held-out per-dimension error of y, so the logits are the Gaussian
+likelihood of each codeword. Codebook 0's token 0 (silence) gets the silence head's
+probability. The clock codebook (the last) is not learned: the next clock token
+(prev mod 511) + 1 gets a logit margin of CLOCK_MARGIN.
+
+Trained by regression of y on the codec analysis of the reference audio (not on
+quantised tokens), which is what lets a few minutes of one CPU core learn it.
 """
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from common import CLOCK_PERIOD, FEATURES, K, K_CONTENT, LOOKAHEAD, V, feature_slice
+from oscillators import KEYS, LOWEST, N_OSC, PARTIALS, partial_map
+from pcodec import FLOOR, BandTable
 
-DIM = 192
-EMB = 128
-DILATIONS = (1, 2, 4, 8, 16, 32, 64, 1)
-STATE_FRAMES = sum(DILATIONS)
-RF = 1 + sum(DILATIONS)
+FLOOR_LOG = math.log(FLOOR)      # the codec's log-amplitude of silence
 AGE_TAUS = (0.05, 0.25, 1.0, 4.0)
+KEY_FEATURES = 6 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, sounding, velocity, pedal + ages
+KEY_EMB = 16
+HIDDEN = 112
 CLOCK_MARGIN = 80.0
-P = 128
-# per frame: onset, offset, held, sounding, velocity, len(AGE_TAUS) age decays, pedal
-FRAME_IN = P * (5 + len(AGE_TAUS)) + 1
-COND_IN = (LOOKAHEAD + 1) * FRAME_IN
+LA_MID, LA_SCALE = -5.0, 2.5      # input normalisation of log-amplitudes
 
 
-def transform_cond(cond):
-    """[..., C] raw engine features -> [..., FRAME_IN] network inputs."""
-    s = lambda n: cond[..., feature_slice(n)]
+def key_features(cond):
+    """[N, L+1, C] engine features -> [N, KEYS, (L+1) * KEY_FEATURES]."""
+    s = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]      # [N, L+1, KEYS]
     snd = s("note_sounding")
     age = s("note_age")
-    parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, s("note_velocity")]
+    pedal = cond[:, :, feature_slice("pedal")] * torch.ones_like(snd)
+    parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, s("note_velocity"), pedal]
     parts += [torch.exp(age * (-1.0 / t)) * snd for t in AGE_TAUS]
-    parts.append(s("pedal"))
-    return torch.cat(parts, -1)
-
-
-class Layer(nn.Module):
-    def __init__(self, dilation):
-        super().__init__()
-        self.d = dilation
-        self.norm = nn.LayerNorm(DIM)
-        self.w1 = nn.Linear(2 * DIM, 2 * DIM)     # [past, now] -> gate, value
-        self.w2 = nn.Linear(DIM, DIM)
-
-    def mix(self, past, now):
-        g, v = self.w1(torch.cat([past, now], -1)).chunk(2, -1)
-        return self.w2(torch.sigmoid(g) * torch.tanh(v))
-
-    def forward(self, x):                         # [B,T,DIM], zero history before t=0
-        h = self.norm(x)
-        past = F.pad(h, (0, 0, self.d, 0))[:, :h.shape[1]]
-        return x + self.mix(past, h)
+    x = torch.stack(parts, 3)                                                  # [N, L+1, KEYS, F]
+    return x.transpose(1, 2).reshape(cond.shape[0], KEYS, (LOOKAHEAD + 1) * KEY_FEATURES)
 
 
 class PianoLM(nn.Module):
-    def __init__(self):
+    def __init__(self, codebooks):
+        """codebooks: the codec's [K_CONTENT, V, O] log-amplitude codewords (row 0 = silence)."""
         super().__init__()
-        assert FEATURES[-1] == "pedal"
-        self.embed = nn.Embedding(K_CONTENT * V, EMB)
-        self.cond1 = nn.Linear(COND_IN, DIM)
-        self.cond2 = nn.Linear(DIM, DIM)
-        self.inp = nn.Linear(EMB, DIM, bias=False)
-        self.layers = nn.ModuleList([Layer(d) for d in DILATIONS])
-        self.norm = nn.LayerNorm(DIM)
-        self.out1 = nn.Linear(DIM, DIM)
-        self.heads = nn.Linear(DIM, K_CONTENT * V)
-        self.register_buffer("offsets", torch.arange(K_CONTENT, dtype=torch.int64) * V, persistent=False)
+        pmap, n_osc = partial_map(), N_OSC
+        assert n_osc == codebooks.shape[2], (n_osc, codebooks.shape)
+        self.n_osc = n_osc
+        valid = pmap >= 0
+        self.register_buffer("gather_idx", torch.where(valid, pmap, torch.full_like(pmap, n_osc)).flatten(), persistent=False)
+        spread = torch.zeros(KEYS * PARTIALS, n_osc)                           # key partial -> oscillator (sums)
+        spread[torch.arange(KEYS * PARTIALS)[valid.flatten()], pmap.flatten()[valid.flatten()]] = 1.0
+        self.register_buffer("spread", spread, persistent=False)
+        self.register_buffer("valid", valid.to(torch.float32), persistent=False)
+        self.bands = BandTable(codebooks)
+        self.register_buffer("pitch", ((torch.arange(KEYS, dtype=torch.float32) + LOWEST - 64) / 24).reshape(KEYS, 1),
+                             persistent=False)
+        self.register_buffer("beta", torch.tensor(2.0))                        # set from held-out error after training
+        self.key_emb = nn.Parameter(torch.randn(KEYS, KEY_EMB) * 0.1)
+        n_in = (LOOKAHEAD + 1) * KEY_FEATURES + 2 * PARTIALS + 2 + 1 + KEY_EMB
+        self.net = nn.Sequential(nn.Linear(n_in, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, HIDDEN), nn.GELU(),
+                                 nn.Linear(HIDDEN, PARTIALS))
+        nn.init.constant_(self.net[-1].bias, FLOOR_LOG)
+        nn.init.normal_(self.net[-1].weight, std=0.01)
+        self.silence = nn.Sequential(nn.Linear(2 * (LOOKAHEAD + 1) + 2, 16), nn.GELU(), nn.Linear(16, 1))
 
-    def frame_input(self, prev_tokens, cond_win):
-        c = transform_cond(cond_win).flatten(-2)
-        ch = self.cond2(F.gelu(self.cond1(c)))
-        e = self.embed(prev_tokens[..., :K_CONTENT] + self.offsets).sum(-2)   # the clock is not an input
-        return ch + self.inp(e), ch
+    # --- tokens <-> log-amplitudes -------------------------------------------------
+    def dequantise(self, tokens):
+        """tokens [N, K] -> log-amplitudes [N, O], live [N, 1] (0 on silence tokens)."""
+        la = self.bands.log_amplitudes(tokens[:, :K_CONTENT])
+        live = (tokens[:, 0:1] != 0).to(torch.float32)
+        return la * live + FLOOR_LOG * (1.0 - live), live
 
-    def head(self, h, ch):
-        o = F.gelu(self.out1(self.norm(h) + ch))
-        return self.heads(o)
+    # --- the model ----------------------------------------------------------------
+    def predict(self, cond, la1, live1, la2, live2):
+        """cond [N, L+1, C], frames f-1 and f-2 as log-amplitudes [N, O] + live [N, 1]
+        -> predicted log-amplitudes y [N, O], silence logit [N, 1]."""
+        N = cond.shape[0]
+        kf = key_features(cond)
+        floor = torch.full((N, 1), FLOOR_LOG)
+        p1 = torch.cat([la1, floor], 1).index_select(1, self.gather_idx).reshape(N, KEYS, PARTIALS)
+        p2 = torch.cat([la2, floor], 1).index_select(1, self.gather_idx).reshape(N, KEYS, PARTIALS)
+        ones = torch.ones(N, KEYS, 1)
+        x = torch.cat([kf, (p1 - LA_MID) / LA_SCALE, (p2 - LA_MID) / LA_SCALE, live1.unsqueeze(1) * ones,
+                       live2.unsqueeze(1) * ones, self.pitch * ones, self.key_emb * ones], 2)
+        amp = torch.exp(torch.clamp(self.net(x), max=2.0)) * self.valid                 # [N, KEYS, PARTIALS]
+        total = torch.matmul(amp.reshape(N, KEYS * PARTIALS), self.spread)               # [N, O]
+        y = torch.log(total + FLOOR)
+        snd = cond[:, :, feature_slice("note_sounding")].amax(2)                        # [N, L+1]
+        ons = cond[:, :, feature_slice("note_onset")].amax(2)
+        s_in = torch.cat([snd, ons, live1, torch.log(total.sum(1, keepdim=True) + 1e-6) / 5], 1)
+        return y, self.silence(s_in)
 
-    def forward(self, prev_tokens, cond_win):
-        """Training: prev_tokens [B,T,K], cond_win [B,T,L+1,C] -> logits [B,T,K_CONTENT,V]."""
-        x, ch = self.frame_input(prev_tokens, cond_win)
-        for layer in self.layers:
-            x = layer(x)
-        logits = self.head(x, ch)
-        return logits.reshape(*logits.shape[:-1], K_CONTENT, V)
+    def token_logits(self, y, sil_logit, prev_clock):
+        """-> logits [N, K, V]: the distance head (see the module docstring)."""
+        C = self.bands.codewords()[:, 1:]                                                # [K, V-1, width]
+        yb = self.bands.split(y).transpose(0, 1)                                         # [K, N, width]
+        d = (yb * yb).sum(2, keepdim=True) - 2 * torch.matmul(yb, C.transpose(1, 2)) \
+            + (C * C).sum(2).unsqueeze(1)                                                # [K, N, V-1]
+        lg = -self.beta * (d - d.amin(2, keepdim=True))
+        zero0 = sil_logit + torch.logsumexp(lg[0], 1, keepdim=True)                      # p(silence) = sigmoid(sil_logit)
+        zeros = torch.full_like(lg[1:, :, :1], -1e4)                                     # silence only via codebook 0
+        sound = torch.cat([torch.cat([zero0.unsqueeze(0), zeros], 0), lg], 2).transpose(0, 1)   # [N, K, V]
+        nxt = torch.remainder(prev_clock, CLOCK_PERIOD) + 1                              # [N, 1]
+        vocab = torch.arange(V, dtype=torch.int64).unsqueeze(0)
+        clock = (vocab == nxt).to(torch.float32) * CLOCK_MARGIN
+        return torch.cat([sound, clock.unsqueeze(1)], 1)
+
+    def forward(self, prev1, prev2, cond):
+        """Teacher forcing: tokens of frames f-1 and f-2 [N, K], cond [N, L+1, C] -> y [N, O], silence logit [N, 1]."""
+        la1, live1 = self.dequantise(prev1)
+        la2, live2 = self.dequantise(prev2)
+        return self.predict(cond, la1, live1, la2, live2)
 
 
 class PianoLMStep(nn.Module):
-    """Exported step: (tokens [B,K], cond [B,L+1,C], state [B,STATE_FRAMES,DIM]) -> (logits [B,K,V], state).
+    """Exported step: (tokens [B,K] of frame f-1, cond [B,L+1,C], state [B,1,O+1]) -> (logits [B,K,V], state).
 
-    State rows [o, o+d) hold a layer's normalised inputs of the last d frames, oldest first.
+    The state holds frame f-1's sound as the next step's "frame f-2"; all zeros (the contract's
+    initial state) decodes to silence.
     """
 
     def __init__(self, lm):
         super().__init__()
         self.lm = lm
-        self.register_buffer("vocab", torch.arange(V, dtype=torch.int64).unsqueeze(0), persistent=False)
 
     def forward(self, tokens, cond, state_in):
-        x, ch = self.lm.frame_input(tokens, cond)            # [B, DIM]
-        new_state = []
-        o = 0
-        for layer in self.lm.layers:
-            d = layer.d
-            h = layer.norm(x)
-            past = state_in[:, o, :]                          # input of d frames ago
-            x = x + layer.mix(past, h)
-            new_state.append(state_in[:, o + 1:o + d, :])
-            new_state.append(h.unsqueeze(1))
-            o += d
-        state_out = torch.cat(new_state, dim=1)
-        logits = self.lm.head(x, ch)
-        nxt = torch.remainder(tokens[:, K - 1:K], CLOCK_PERIOD) + 1                     # [B, 1]
-        clock = (self.vocab == nxt).to(torch.float32) * CLOCK_MARGIN                      # [B, V]
-        logits = torch.stack([logits[:, k * V:(k + 1) * V] for k in range(K_CONTENT)] + [clock], dim=1)
+        O = self.lm.n_osc
+        la1, live1 = self.lm.dequantise(tokens)
+        la2 = state_in[:, 0, :O] + FLOOR_LOG
+        live2 = state_in[:, 0, O:O + 1]
+        y, sil = self.lm.predict(cond, la1, live1, la2, live2)
+        logits = self.lm.token_logits(y, sil, tokens[:, K - 1:K])
+        state_out = torch.cat([la1 - FLOOR_LOG, live1], 1).unsqueeze(1)
         return logits, state_out

@@ -1,17 +1,18 @@
 """The parametric piano codec (the default): partial analysis -> k-means residual VQ -> oscillator-bank decoder.
 
-Why not the neural codec in codec.py: within this machine's budget (~1500 CPU steps)
-its decoder never learned to tie the oscillators to the pitch that is playing; it
-settled on a pitch-independent spectrum (see docs/model-card.md). This codec makes
-the pitch explicit instead of learned:
+Why not a neural codec: two were trained here (a Vocos-style iSTFT decoder, then one
+with this oscillator bank as its head); within this machine's budget (~1500 CPU steps)
+neither learned to tie its output to the pitch that is playing (see docs/model-card.md).
+This codec makes the pitch explicit instead of learned:
 
 * Encoder (deterministic, offline): for every frame, the amplitude of each of the
-  438 oscillators of codec.py's bank (partials of the 88 keys) read from a 2048-sample
+  438 oscillators of oscillators.py (partials of the 88 keys) read from a 2048-sample
   hann STFT (zero-padded to 8192) centred on the frame's end, with non-maximum
   suppression across neighbouring oscillators; log(amplitude + 1e-4).
-* Quantiser: residual VQ, K_CONTENT=4 codebooks x 512 (token 0 = silence), fitted by
-  k-means (Lloyd, seeded) on the training frames' log-amplitude vectors.
-* Clock codebook: as in codec.py, (f mod 511) + 1.
+* Quantiser: product VQ, K_CONTENT=16 codebooks x 512 (token 0 = silence), one per band of
+  ~27 frequency-sorted oscillators, each fitted by k-means (Lloyd, seeded) on the training
+  frames' log-amplitudes of its band.
+* Clock codebook: (f mod 511) + 1, the absolute time the oscillator phases need (oscillators.py).
 * Decoder (streamed; no learned weights besides the codebooks): the sum of the four
   codewords is the log-amplitude vector; amplitudes are exp(.) - 1e-4 (>= 0), gated
   to zero on silence tokens, interpolated across the frame from frame f-1 to f and
@@ -23,12 +24,52 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from codec import PERIOD_SAMPLES, clock_phase, harmonic_basis, oscillators
+from oscillators import PERIOD_SAMPLES, clock_phase, harmonic_basis, oscillators
 from common import HOP, K, K_CONTENT, SR, V
 
-FLOOR = 1e-4
+FLOOR = 5e-4           # amplitude floor (-66 dBFS): below it partials are inaudible, and k-means must not spend codewords on them
 WIN = 2048
 NFFT = 8192
+
+
+def bands(n_osc):
+    """The K_CONTENT contiguous bands of oscillator indices, one per codebook."""
+    return np.array_split(np.arange(n_osc), K_CONTENT)
+
+
+class BandTable(nn.Module):
+    """The product-VQ codebooks stored compactly, [K_CONTENT * V, widest band], with the
+    index maps between bands and oscillators (so the exported graphs carry 14 numbers per
+    codeword, not 438)."""
+
+    def __init__(self, codebooks):
+        super().__init__()
+        n_osc = codebooks.shape[2]
+        bs = bands(n_osc)
+        width = max(len(b) for b in bs)
+        table = torch.zeros(K_CONTENT, V, width)
+        band_idx = torch.full((K_CONTENT, width), n_osc, dtype=torch.int64)   # n_osc = a zero pad column
+        position = torch.zeros(n_osc, dtype=torch.int64)
+        for k, b in enumerate(bs):
+            table[k, :, :len(b)] = codebooks[k][:, torch.from_numpy(b)]
+            band_idx[k, :len(b)] = torch.from_numpy(b)
+            position[torch.from_numpy(b)] = k * width + torch.arange(len(b))
+        self.n_osc, self.width = n_osc, width
+        self.register_buffer("table", table.reshape(K_CONTENT * V, width))
+        self.register_buffer("band_idx", band_idx.flatten(), persistent=False)
+        self.register_buffer("position", position, persistent=False)
+        self.register_buffer("offsets", torch.arange(K_CONTENT, dtype=torch.int64) * V, persistent=False)
+
+    def log_amplitudes(self, tokens):           # [..., K_CONTENT] -> [..., O]: the codewords' bands joined
+        e = F.embedding(tokens + self.offsets, self.table)                                 # [..., K, width]
+        return e.reshape(*e.shape[:-2], K_CONTENT * self.width).index_select(-1, self.position)
+
+    def split(self, y):                         # [N, O] -> [N, K_CONTENT, width] (zeros in the padding)
+        y = torch.cat([y, torch.zeros_like(y[:, :1])], 1)
+        return y.index_select(1, self.band_idx).reshape(y.shape[0], K_CONTENT, self.width)
+
+    def codewords(self):                        # [K_CONTENT, V, width]
+        return self.table.reshape(K_CONTENT, V, self.width)
 
 
 class Analysis(nn.Module):
@@ -69,24 +110,33 @@ class PCodec(nn.Module):
 
     # --- fitting -----------------------------------------------------------------
     def fit(self, feats, seed=0, iters=12, sample=60000, log=print):
-        """feats: [N, O] log-amplitudes of non-silent training frames."""
+        """feats: [N, O] log-amplitudes of non-silent training frames.
+
+        Product quantisation: codebook k owns the k-th of K_CONTENT contiguous bands of the
+        (frequency-sorted) oscillators and is zero elsewhere, so the sum of a frame's codewords
+        is the concatenation of its bands. Each band is fitted by k-means on its own ~27
+        dimensions, which keeps quiet notes inside chords that a whole-vector residual VQ
+        averages away; and the bands are independent, as the engine samples them.
+        """
         rng = np.random.default_rng(seed)
         X = feats[rng.choice(len(feats), min(sample, len(feats)), replace=False)].astype(np.float32)
-        res = X.copy()
-        for k in range(K_CONTENT):
-            C = res[rng.choice(len(res), V - 1, replace=False)].copy()
+        err = 0.0
+        for k, band in enumerate(bands(X.shape[1])):
+            Xb = X[:, band]
+            C = Xb[rng.choice(len(Xb), V - 1, replace=False)].copy()
             for it in range(iters):
-                idx = self._nearest(res, C)
+                idx = self._nearest(Xb, C)
                 for c in range(V - 1):
                     sel = idx == c
                     if sel.any():
-                        C[c] = res[sel].mean(0)
-                    else:                         # empty cluster: restart on a far point
-                        C[c] = res[rng.integers(len(res))]
-            idx = self._nearest(res, C)
-            res = res - C[idx]
-            self.codebooks[k, 1:] = torch.from_numpy(C)
-            log(f"pcodec: codebook {k}: residual rms {np.sqrt((res ** 2).mean()):.3f}")
+                        C[c] = Xb[sel].mean(0)
+                    else:                         # empty cluster: restart on a random point
+                        C[c] = Xb[rng.integers(len(Xb))]
+            idx = self._nearest(Xb, C)
+            err += float(((Xb - C[idx]) ** 2).sum())
+            self.codebooks[k, 1:, torch.from_numpy(band)] = torch.from_numpy(C)
+            log(f"pcodec: band {k} (oscillators {band[0]}..{band[-1]}): rms error {np.sqrt(((Xb - C[idx]) ** 2).mean()):.3f}")
+        log(f"pcodec: rms error {np.sqrt(err / X.size):.3f}")
 
     @staticmethod
     def _nearest(X, C):
@@ -99,16 +149,17 @@ class PCodec(nn.Module):
 
     # --- coding ------------------------------------------------------------------
     @torch.no_grad()
-    def encode_audio(self, audio, silent):      # [S], bool [T] (numpy) -> tokens [K_CONTENT, T]
-        T = len(silent)
+    def analyse(self, audio, T):                # [S] (numpy) -> log-amplitudes [T, O] (numpy)
         x = torch.from_numpy(np.pad(audio, (0, max(0, T * HOP - len(audio))))[:T * HOP])[None]
-        res = self.analysis(x)[0].numpy()
-        toks = np.zeros((K_CONTENT, T), np.int64)
-        for k in range(K_CONTENT):
-            C = self.codebooks[k, 1:].numpy()
-            idx = self._nearest(res, C)
-            res = res - C[idx]
-            toks[k] = idx + 1
+        return self.analysis(x)[0].numpy()
+
+    def encode_audio(self, audio, silent):      # [S], bool [T] (numpy) -> tokens [K_CONTENT, T]
+        return self.quantise(self.analyse(audio, len(silent)), silent)
+
+    def quantise(self, la, silent):             # [T, O], bool [T] -> tokens [K_CONTENT, T] (nearest codeword per band)
+        toks = np.zeros((K_CONTENT, len(silent)), np.int64)
+        for k, band in enumerate(bands(la.shape[1])):
+            toks[k] = self._nearest(la[:, band], self.codebooks[k, 1:][:, torch.from_numpy(band)].numpy()) + 1
         toks[:, silent] = 0
         return toks
 
@@ -132,14 +183,13 @@ class PDecoderExport(nn.Module):
     def __init__(self, pc, window):
         super().__init__()
         self.W = window
-        self.register_buffer("table", pc.codebooks.reshape(K_CONTENT * V, -1).clone())
-        self.register_buffer("offsets", (torch.arange(K_CONTENT, dtype=torch.int64) * V).reshape(1, K_CONTENT, 1))
+        self.table = BandTable(pc.codebooks)
         self.register_buffer("osc_m", oscillators())
         self.register_buffer("hbasis", harmonic_basis(oscillators()))
 
     def forward(self, tokens):
         W = self.W
-        la = F.embedding(tokens[:, :K_CONTENT] + self.offsets, self.table).sum(1)          # [B, W, O]
+        la = self.table.log_amplitudes(tokens[:, :K_CONTENT].transpose(1, 2))              # [B, W, O]
         live = (tokens[:, 0] != 0).to(torch.float32).unsqueeze(2)
         a = torch.clamp(torch.exp(la) - FLOOR, min=0.0) * live
         a_prev = torch.cat([a[:, :1] * 0.0, a[:, :W - 1]], 1)

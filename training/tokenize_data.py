@@ -18,30 +18,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import HOP, V, clock_tokens, nice_torch, read_wav  # noqa: E402
 
 torch = nice_torch()
-from codec import Codec  # noqa: E402
+from pcodec import PCodec  # noqa: E402
 
 
 def load_codec(path):
     st = torch.load(path)
-    if st.get("kind") == "parametric":
-        from pcodec import PCodec
-        model = PCodec()
-        model.codebooks.copy_(st["codebooks"])
-        return model.eval()
-    model = Codec()
-    model.load_state_dict(st["model"])
+    model = PCodec()
+    model.codebooks.copy_(st["codebooks"])
     return model.eval()
 
 
-@torch.no_grad()
 def encode(model, x, silent):
+    """tokens [K, T] (clock last) and the unquantised log-amplitudes [T, O] the LM regresses."""
     T = len(silent)
-    if getattr(model, "kind", "") == "parametric":
-        return np.concatenate([model.encode_audio(x, silent), clock_tokens(T)[None]], 0)
-    x = torch.from_numpy(np.pad(x, (0, max(0, T * HOP - len(x))))[:T * HOP])[None]
-    z = model.encoder(x)
-    _, tokens, _ = model.rvq(z, torch.from_numpy(silent)[None])
-    return np.concatenate([tokens[0].numpy(), clock_tokens(T)[None]], 0)      # [K, T], clock last
+    la = model.analyse(x, T)
+    return np.concatenate([model.quantise(la, silent), clock_tokens(T)[None]], 0), la
 
 
 def main():
@@ -57,8 +48,9 @@ def main():
         name = os.path.basename(npz)[:-4]
         d = np.load(npz)
         x, _ = read_wav(npz[:-4] + ".wav")
-        tok = encode(model, x, d["silent"])
-        np.savez_compressed(os.path.join(args.out, name + ".npz"), tokens=tok.astype(np.int16), feat=d["feat"])
+        tok, la = encode(model, x, d["silent"])
+        np.savez_compressed(os.path.join(args.out, name + ".npz"), tokens=tok.astype(np.int16), feat=d["feat"],
+                            la=la.astype(np.float16))
         h = np.stack([np.bincount(t, minlength=V) for t in tok])
         hist = h if hist is None else hist + h
         print(f"{name}: {tok.shape[1]} frames, silent {np.mean(tok[0] == 0):.2f}", flush=True)

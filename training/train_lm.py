@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""Stage 4: train the token LM (teacher forcing) on the tokenized pieces.
+"""Stage 4: train the key-factorised piano LM (lm.py) on the tokenized pieces.
 
-    nice -n 19 /usr/bin/python3 training/train_lm.py --tokens training/work/tokens --out training/work/lm --steps 3000
+    nice -n 19 /usr/bin/python3 training/train_lm.py --tokens training/work/tokens --codec training/work/codec/codec.pt --out training/work/lm
 
-Resumable like the codec (checkpoint every --ckpt-secs; batch of step s drawn
-from an RNG seeded with (seed, s)). Writes OUT/lm.pt at the end. A fraction of
-the previous-frame tokens fed to the model is replaced by random tokens so the
-LM leans on the MIDI and recovers from its own sampling mistakes.
+Teacher forcing: every frame is a training example (its conditioning window, the
+tokens of the two frames before it, the codec analysis of the reference as the
+target), so batches are random frames from all pieces. Loss: a robust regression
+of the predicted log-amplitudes on the analysis (within 0.3 of the codec floor, only
+over-prediction counts: the codec cannot hear below it) plus the silence head's
+binary cross-entropy. Small noise on the previous frames' log-amplitudes makes the
+model robust to its own quantisation and sampling errors.
+
+Resumable: a checkpoint every --ckpt-secs; the batch of step s is drawn from an
+RNG seeded with (seed, s). At the end beta (the distance head's sharpness) is set
+from the held-out error and OUT/lm.pt is written.
 """
 import argparse
 import glob
@@ -17,80 +24,84 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import K, K_CONTENT, LOOKAHEAD, V, nice_torch  # noqa: E402
+from common import K, K_CONTENT, LOOKAHEAD, nice_torch  # noqa: E402
 
 torch = nice_torch()
 import torch.nn.functional as F  # noqa: E402
-from lm import PianoLM  # noqa: E402
+from lm import FLOOR_LOG, PianoLM  # noqa: E402
+
+QUIET = FLOOR_LOG + 0.3   # log-amplitudes below this are inaudible: only over-prediction counts there
 
 
-def load(tokdir, prefix):
-    items = []
-    for p in sorted(glob.glob(os.path.join(tokdir, prefix + "*.npz"))):
-        d = np.load(p)
-        items.append((d["tokens"].astype(np.int64).T, d["feat"]))   # [T,K], [T,C] f16
-    return items
+class Frames:
+    """All frames of a set of pieces, padded so every frame has two previous frames and L future ones."""
+
+    def __init__(self, tokdir, prefix):
+        toks, feats, las, index = [], [], [], []
+        for i, p in enumerate(sorted(glob.glob(os.path.join(tokdir, prefix + "*.npz")))):
+            d = np.load(p)
+            tok = d["tokens"].astype(np.int64).T                              # [T, K]
+            T = len(tok)
+            toks.append(np.concatenate([np.zeros((2, K), np.int64), tok]))   # frames -2, -1 are silence
+            feats.append(np.concatenate([d["feat"], np.zeros((LOOKAHEAD, d["feat"].shape[1]), d["feat"].dtype)]))
+            las.append(d["la"])
+            index += [(i, f) for f in range(T)]
+        self.toks, self.feats, self.las = toks, feats, las
+        self.index = np.array(index, np.int64)
+
+    def batch(self, rows):
+        p1, p2, cw, y, sil = [], [], [], [], []
+        for i, f in rows:
+            tok = self.toks[i]
+            p1.append(tok[f + 1])
+            p2.append(tok[f])
+            cw.append(self.feats[i][f:f + LOOKAHEAD + 1])
+            y.append(self.las[i][f])
+            sil.append(tok[f + 2, 0] == 0)
+        t = lambda a, dt: torch.from_numpy(np.asarray(a, dt))
+        return t(p1, np.int64), t(p2, np.int64), t(cw, np.float32), t(y, np.float32), t(sil, np.float32)
 
 
-def windows(feat, f0, n):
-    """cond windows [n, L+1, C] for frames f0..f0+n-1 (zeros past the end)."""
-    T, C = feat.shape
-    pad = np.zeros((n + LOOKAHEAD, C), np.float32)
-    seg = feat[f0:f0 + n + LOOKAHEAD].astype(np.float32)
-    pad[:len(seg)] = seg
-    return np.stack([pad[i:i + n] for i in range(LOOKAHEAD + 1)], 1)
-
-
-def prev_tokens(tok, f0, n):
-    prev = np.zeros((n, K), np.int64)
-    if f0 > 0:
-        prev[0] = tok[f0 - 1]
-    prev[1:] = tok[f0:f0 + n - 1]
-    return prev
-
-
-def make_batch(items, rng, bsz, frames, corrupt):
-    lens = np.array([len(t) for t, _ in items], np.float64)
-    P, Cw, Y = [], [], []
-    for _ in range(bsz):
-        i = rng.choice(len(items), p=lens / lens.sum())
-        tok, feat = items[i]
-        f0 = int(rng.integers(0, max(1, len(tok) - frames)))
-        if rng.random() < 0.1:
-            f0 = 0
-        n = min(frames, len(tok) - f0)
-        warm = 0 if f0 == 0 else min(32, n)   # mid-piece crops: first frames lack history, no loss
-        prev = prev_tokens(tok, f0, n)
-        if corrupt > 0:
-            m = rng.random(prev.shape) < corrupt
-            m[:, K_CONTENT:] = False                    # the clock input is never corrupted
-            prev[m] = rng.integers(1, V, int(m.sum()))
-        y = tok[f0:f0 + n, :K_CONTENT].copy()
-        y[:warm] = -100
-        cw = windows(feat, f0, n)
-        if n < frames:
-            prev = np.pad(prev, ((0, frames - n), (0, 0)))
-            y = np.pad(y, ((0, frames - n), (0, 0)), constant_values=-100)
-            cw = np.pad(cw, ((0, frames - n), (0, 0), (0, 0)))
-        P.append(prev)
-        Cw.append(cw)
-        Y.append(y)
-    return torch.from_numpy(np.stack(P)), torch.from_numpy(np.stack(Cw)), torch.from_numpy(np.stack(Y))
+def losses(model, batch, noise=0.0, gen=None):
+    p1, p2, cw, target, sil = batch
+    la1, live1 = model.dequantise(p1)
+    la2, live2 = model.dequantise(p2)
+    if noise > 0:
+        la1 = la1 + noise * torch.randn(la1.shape, generator=gen) * live1
+        la2 = la2 + noise * torch.randn(la2.shape, generator=gen) * live2
+    y, sil_logit = model.predict(cw, la1, live1, la2, live2)
+    err = torch.where(target <= QUIET, F.relu(y - QUIET), y - torch.clamp(target, min=QUIET))
+    sound = (1 - sil).unsqueeze(1)
+    reg = (F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.1, reduction="none") * sound).sum() / (sound.sum() * y.shape[1] + 1)
+    bce = F.binary_cross_entropy_with_logits(sil_logit[:, 0], sil)
+    return reg, bce, y, sil_logit
 
 
 @torch.no_grad()
-def evaluate(model, items):
+def evaluate(model, held):
+    """held-out regression loss, silence accuracy, token agreement of codebook 0, per-dimension error of y
+    against the dequantised true tokens (what sets beta)."""
     model.eval()
-    tot, n, acc = 0.0, 0, 0.0
-    for tok, feat in items:
-        T = len(tok)
-        logits = model(torch.from_numpy(prev_tokens(tok, 0, T))[None], torch.from_numpy(windows(feat, 0, T))[None])
-        y = torch.from_numpy(tok[:, :K_CONTENT])[None]
-        tot += F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), reduction="sum").item()
-        acc += (logits.argmax(-1) == y).float().sum().item()
-        n += y.numel()
+    reg_s = bce_s = silacc = tokacc = mse = 0.0
+    n = nt = 0
+    for lo in range(0, len(held.index), 2048):
+        rows = held.index[lo:lo + 2048]
+        b = held.batch(rows)
+        reg, bce, y, sl = losses(model, b)
+        sil = b[4]
+        reg_s += float(reg) * len(rows)
+        bce_s += float(bce) * len(rows)
+        silacc += float(((sl[:, 0] > 0).float() == sil).float().sum())
+        cur = torch.from_numpy(np.stack([held.toks[i][f + 2] for i, f in rows]))
+        logits = model.token_logits(y, sl, b[0][:, K - 1:K])
+        sound = sil == 0
+        tokacc += float((logits[:, 0].argmax(1) == cur[:, 0])[sound].float().sum())
+        q, _ = model.dequantise(cur)
+        mse += float(((y - q) ** 2)[sound].mean(1).sum())
+        n += len(rows)
+        nt += int(sound.sum())
     model.train()
-    return tot / n, acc / n
+    return reg_s / n, bce_s / n, silacc / n, tokacc / max(1, nt), mse / max(1, nt)
 
 
 def save(path, obj):
@@ -101,14 +112,14 @@ def save(path, obj):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", required=True)
+    ap.add_argument("--codec", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=6)
-    ap.add_argument("--frames", type=int, default=200)
-    ap.add_argument("--lr", type=float, default=1.5e-3)
-    ap.add_argument("--corrupt", type=float, default=0.1)
+    ap.add_argument("--batch", type=int, default=384)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--noise", type=float, default=0.15)
     ap.add_argument("--seed", type=int, default=2)
-    ap.add_argument("--ckpt-secs", type=float, default=180)
+    ap.add_argument("--ckpt-secs", type=float, default=120)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     final = os.path.join(args.out, "lm.pt")
@@ -116,9 +127,10 @@ def main():
         print("lm: done already")
         return
     torch.manual_seed(args.seed)
-    model = PianoLM()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-2)
-    sched = lambda s: args.lr * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(s, args.steps) / args.steps))) * min(1.0, (s + 1) / 100)
+    codebooks = torch.load(args.codec)["codebooks"]
+    model = PianoLM(codebooks)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=1e-4)
+    sched = lambda s: args.lr * (0.03 + 0.97 * 0.5 * (1 + np.cos(np.pi * min(s, args.steps) / args.steps))) * min(1.0, (s + 1) / 100)
     ckpt = os.path.join(args.out, "ckpt.pt")
     step = 0
     if os.path.exists(ckpt):
@@ -126,42 +138,41 @@ def main():
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step = st["step"]
-        if "torch_rng" in st:
-            torch.set_rng_state(st["torch_rng"])
         print(f"lm: resuming at step {step}")
-    items = load(args.tokens, "train_")
-    held = load(args.tokens, "eval_")
-    print(f"lm: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params, "
-          f"{len(items)} pieces, {sum(len(t) for t, _ in items)} frames", flush=True)
+    train = Frames(args.tokens, "train_")
+    held = Frames(args.tokens, "eval_")
+    print(f"lm: {sum(p.numel() for p in model.parameters()) / 1e6:.3f} M params, "
+          f"{len(train.index)} training frames, {len(held.index)} held-out", flush=True)
     t_last, t0, s0 = time.time(), time.time(), step
     run = {}
     while step < args.steps:
         rng = np.random.default_rng([args.seed, step])
-        prev, cw, y = make_batch(items, rng, args.batch, args.frames, args.corrupt)
+        gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
+        rows = train.index[rng.integers(0, len(train.index), args.batch)]
         for g in opt.param_groups:
             g["lr"] = sched(step)
-        logits = model(prev, cw)
-        loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1), ignore_index=-100)
+        reg, bce, _, _ = losses(model, train.batch(rows), args.noise, gen)
+        loss = reg + 0.1 * bce
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
-        with torch.no_grad():
-            m = y >= 0
-            acc = (logits.argmax(-1) == y)[m].float().mean()
-        for k, v in (("ce", loss), ("acc", acc)):
+        for k, v in (("reg", reg), ("bce", bce)):
             run[k] = 0.98 * run.get(k, float(v)) + 0.02 * float(v)
-        if step % 25 == 0 or step == args.steps:
-            fps = (step - s0) * args.batch * args.frames / (time.time() - t0)
-            print(f"step {step} ce {run['ce']:.4f} acc {run['acc']:.3f} {fps:.0f} frames/s", flush=True)
+        if step % 50 == 0 or step == args.steps:
+            fps = (step - s0) * args.batch / (time.time() - t0)
+            print(f"step {step} reg {run['reg']:.4f} bce {run['bce']:.4f} {fps:.0f} frames/s", flush=True)
         if step % 500 == 0 or step == args.steps:
-            ce, acc = evaluate(model, held)
-            print(f"step {step} held-out ce {ce:.4f} acc {acc:.3f}", flush=True)
+            r, b, sa, ta, mse = evaluate(model, held)
+            print(f"step {step} held-out reg {r:.4f} bce {b:.4f} silence acc {sa:.3f} "
+                  f"codebook-0 agreement {ta:.3f} mse vs tokens {mse:.3f}", flush=True)
         if time.time() - t_last > args.ckpt_secs or step == args.steps:
-            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "torch_rng": torch.get_rng_state()})
+            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
             t_last = time.time()
+    _, _, _, _, mse = evaluate(model, held)
+    model.beta.fill_(1.0 / (2.0 * mse))
+    print(f"lm: beta = 1 / (2 * {mse:.4f}) = {float(model.beta):.3f}", flush=True)
     save(final, {"model": model.state_dict(), "step": step, "args": vars(args)})
     print("lm: finished", flush=True)
 

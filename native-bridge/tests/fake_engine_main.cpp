@@ -158,8 +158,8 @@ private:
                 if (!sustain_[channel]) remove_if([&](const Voice& v) { return v.channel == channel && !v.key_down; });
                 break;
             case 0xB0:
-                if (e.data1 == 64) {
-                    sustain_[channel] = e.data2 >= 64;
+                if (e.data1 == 64 || e.data1 == 121) {  // pedal; reset all controllers lifts it
+                    sustain_[channel] = e.data1 == 64 && e.data2 >= 64;
                     if (!sustain_[channel]) remove_if([&](const Voice& v) { return v.channel == channel && !v.key_down; });
                 } else if (e.data1 == 120 || e.data1 == 123) {
                     remove_if([&](const Voice& v) { return v.channel == channel; });

@@ -10,8 +10,8 @@
 // sample is the note's full amplitude); left is the sum of the notes, right
 // is fake_note_right_gain times left. A note stops at its note-off, or, while
 // the sustain pedal (CC64 ≥ 64) of its channel is down, when the pedal goes
-// up; CC120 and CC123 stop every note of their channel, a Transport flush
-// every note.
+// up (or CC121, reset all controllers, lifts it); CC120 and CC123 stop every
+// note of their channel, a Transport flush every note.
 #pragma once
 
 #include <cmath>

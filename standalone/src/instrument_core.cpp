@@ -33,6 +33,8 @@ void InstrumentCore::set_offline_wait(std::chrono::milliseconds wait) noexcept {
     offline_wait_us_.store(std::chrono::duration_cast<std::chrono::microseconds>(wait).count(), std::memory_order_relaxed);
 }
 
+void InstrumentCore::panic() noexcept { panic_requested_.store(true, std::memory_order_relaxed); }
+
 InstrumentCounters InstrumentCore::counters() const noexcept {
     InstrumentCounters c;
     c.periods = periods_.load(std::memory_order_relaxed);
@@ -48,6 +50,7 @@ InstrumentCounters InstrumentCore::counters() const noexcept {
     c.offline_periods = offline_periods_.load(std::memory_order_relaxed);
     c.offline_timeouts = offline_timeouts_.load(std::memory_order_relaxed);
     c.skipped_frames = skipped_frames_.load(std::memory_order_relaxed);
+    c.panics = panics_.load(std::memory_order_relaxed);
     c.sessions_started = sessions_started_.load(std::memory_order_acquire);
     c.session_epoch = session_epoch_.load(std::memory_order_relaxed);
     c.session_start = session_start_.load(std::memory_order_relaxed);
@@ -63,6 +66,14 @@ void InstrumentCore::begin_period(std::uint32_t frames, std::uint64_t host_time,
     host_time_ = host_time;
     offline_ = offline;
     event_count_ = 0;
+    if (panic_requested_.exchange(false, std::memory_order_relaxed)) {
+        for (std::uint8_t channel = 0; channel < 16; ++channel) {
+            const auto status = static_cast<std::uint8_t>(0xB0 | channel);
+            events_[event_count_++] = MidiEvent{stream_time_, status, 120, 0};  // all sound off
+            events_[event_count_++] = MidiEvent{stream_time_, status, 121, 0};  // reset all controllers
+        }
+        panics_.fetch_add(1, std::memory_order_relaxed);
+    }
 }
 
 void InstrumentCore::skip_frames(std::uint64_t frames) noexcept {

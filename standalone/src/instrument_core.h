@@ -57,6 +57,7 @@ struct InstrumentCounters {
     std::uint64_t offline_periods = 0;     // periods processed offline (freewheeling), waiting for the engine
     std::uint64_t offline_timeouts = 0;    // offline waits that ran out
     std::uint64_t skipped_frames = 0;      // frames the server did not give us (xruns), skipped on the clock
+    std::uint64_t panics = 0;              // panic() requests the audio thread has carried out
     std::uint64_t sessions_started = 0;    // sessions the audio thread has begun (each re-sent the state)
     std::uint64_t session_epoch = 0;       // the last of them
     std::uint64_t session_start = 0;       // its stream time 0, in the stream clock
@@ -83,6 +84,11 @@ public:
     // How long one offline period may wait for the engine (default 10 s).
     void set_offline_wait(std::chrono::milliseconds wait) noexcept;
     InstrumentCounters counters() const noexcept;
+    // The panic button (SIGUSR1): the next period starts with all sound off
+    // (CC 120) and reset all controllers (CC 121) on every channel, ahead of
+    // its own MIDI: whatever sounds fades out within the engine's 10 ms, the
+    // pedal is up, and the state a new engine would be told is empty.
+    void panic() noexcept;
 
     // ---- audio thread ----
     // `host_time`: the host's own frame counter for this period (for the log
@@ -108,6 +114,7 @@ private:
     std::atomic<float> lookahead_ms_{0.0f};
     std::atomic<std::uint32_t> fade_samples_{96};
     std::atomic<std::int64_t> offline_wait_us_{10 * 1000 * 1000};
+    std::atomic<bool> panic_requested_{false};
 
     // The audio thread's own.
     std::unique_ptr<MidiEvent[]> events_;
@@ -125,7 +132,7 @@ private:
     // Counters (relaxed; written by the audio thread).
     std::atomic<std::uint64_t> periods_{0}, stream_time_shared_{0}, midi_events_{0}, midi_ignored_{0},
         midi_malformed_{0}, midi_overflow_{0}, midi_unsent_{0}, midi_dropped_{0}, underrun_periods_{0},
-        silent_periods_{0}, offline_periods_{0}, offline_timeouts_{0}, skipped_frames_{0}, sessions_started_{0}, session_epoch_{0}, session_start_{0}, session_start_host_{0};
+        silent_periods_{0}, offline_periods_{0}, offline_timeouts_{0}, skipped_frames_{0}, panics_{0}, sessions_started_{0}, session_epoch_{0}, session_start_{0}, session_start_host_{0};
     std::atomic<std::uint32_t> session_latency_{0};
 };
 

@@ -5,9 +5,10 @@
 //
 // The main thread is the control thread: it opens the JACK client, starts the
 // engine supervisor, and then waits for SIGINT/SIGTERM/SIGHUP (blocked in
-// every thread, taken with sigtimedwait), restarting the engine session when
-// the server's sample rate or buffer size changes, reporting the engine's
-// latency to JACK, and printing status lines to stderr.
+// every thread, taken with sigtimedwait; SIGUSR1 is the panic button),
+// restarting the engine session when the server's sample rate or buffer size
+// changes, reporting the engine's latency to JACK, and printing status lines
+// to stderr.
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,13 +116,13 @@ void print_status(const bridge::EngineSupervisor& supervisor, const InstrumentCo
         " offline_timeouts=%" PRIu64 " engine_underruns=%" PRIu64 " late_events=%" PRIu64 " xruns=%" PRIu64
         " cycle_gaps=%" PRIu64 " skipped_frames=%" PRIu64 " midi_events=%" PRIu64 " midi_ignored=%" PRIu64
         " midi_malformed=%" PRIu64 " midi_unsent=%" PRIu64 " midi_dropped=%" PRIu64 " messages_dropped=%" PRIu64
-        " engine_launches=%" PRIu64 " sessions_lost=%" PRIu64 "%s",
+        " engine_launches=%" PRIu64 " sessions_lost=%" PRIu64 " panics=%" PRIu64 "%s",
         bridge::to_string(supervisor.state()), supervisor.epoch(), supervisor.engine_pid(), jack.latency(),
         jack.sample_rate(), jack.buffer_size(), c.stream_time, c.underrun_periods, c.silent_periods,
         jack.freewheeling() ? 1 : 0, c.offline_periods, c.offline_timeouts, s.engine_underruns, s.engine_late_events,
         jack.xruns(), jack.cycle_gaps(), c.skipped_frames, c.midi_events, c.midi_ignored, c.midi_malformed,
         c.midi_unsent, c.midi_dropped + c.midi_overflow, s.messages_dropped, s.engine_launches, s.sessions_lost,
-        checks.c_str());
+        c.panics, checks.c_str());
 }
 
 }  // namespace
@@ -146,6 +147,7 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGUSR1);  // panic
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     const std::optional<bridge::EngineCommand> engine = options.launch_engine ? find_engine(options) : std::nullopt;
@@ -200,6 +202,11 @@ int main(int argc, char** argv) {
         timespec wait{0, 50 * 1000 * 1000};
         siginfo_t info{};
         const int signal_number = sigtimedwait(&signals, &info, &wait);
+        if (signal_number == SIGUSR1) {
+            core.panic();
+            say("SIGUSR1: panic: all sound off and reset all controllers on every channel");
+            continue;
+        }
         if (signal_number > 0) {
             say("%s: shutting down", strsignal(signal_number));
             break;

@@ -279,6 +279,39 @@ TEST_F(JackStandalone, ControllersReachTheEngineAtTheirFrames) {
     EXPECT_EQ(status_number(status, "midi_events"), 11u);
 }
 
+// SIGUSR1 is the panic button: the next period sends all sound off and reset
+// all controllers on every channel, and the held chord under the pedal stops.
+TEST_F(JackStandalone, SigusrOnePanicsAllSoundOffAndResetControllersOnEveryChannel) {
+    start_standalone();
+    const std::uint32_t d = wait_for_session(1).latency;
+    wait_for_connections();
+    const jack_nframes_t f = source_.now() + 4800;
+    source_.play(f, {0xB0, 64, 127});   // pedal down
+    source_.play(f + 10, {0x90, 60, 90});
+    source_.play(f + 20, {0x91, 64, 90});
+    ASSERT_TRUE(recorder_.wait_for_frame(f + 4800));
+    ::kill(jack_->pid(), SIGUSR1);
+    ASSERT_TRUE(wait_until([&] { return status_number(fresh_status(), "panics") == 1; }, 5s)) << "no panic carried out";
+    const jack_nframes_t after = source_.now();
+    source_.play(after + 2400, {0x90, 67, 100});  // a key after the panic plays, without the pedal
+    source_.play(after + 4800, {0x80, 67, 0});
+    ASSERT_TRUE(recorder_.wait_for_frame(after + 4800 + d + 4800));
+    expect_silence(after + d + 128, after + 2400 + d);  // the fake engine's notes stop at their release (+ a period)
+    expect_note(67, 100, after + 2400 + d, after + 2400 + d, after + 4800 + d);
+    expect_silence(after + 4800 + d, after + 4800 + d + 4800);
+
+    const auto events = testing::logged_events(engine_log());
+    std::vector<int> sound_off, reset;
+    for (const auto& e : events) {
+        if ((e.status & 0xF0) == 0xB0 && e.data1 == 120) sound_off.push_back(e.status & 0x0F);
+        if ((e.status & 0xF0) == 0xB0 && e.data1 == 121) reset.push_back(e.status & 0x0F);
+    }
+    std::vector<int> channels(16);
+    for (int c = 0; c < 16; ++c) channels[c] = c;
+    EXPECT_EQ(sound_off, channels);
+    EXPECT_EQ(reset, channels);
+}
+
 // The engine is killed (SIGKILL) while a key is held: sostenuto-jack keeps
 // running and answering JACK (silence, faded), the supervisor starts another
 // engine, and the held key sounds again from the new session's start + D. Run

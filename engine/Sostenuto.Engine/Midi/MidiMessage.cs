@@ -8,6 +8,7 @@ public readonly record struct MidiMessage(byte Status, byte Data1, byte Data2)
 {
     public const int SustainPedalController = 64;
     public const int AllSoundOffController = 120;
+    public const int ResetAllControllersController = 121;
     public const int AllNotesOffController = 123;
 
     public int Kind => Status & 0xF0;

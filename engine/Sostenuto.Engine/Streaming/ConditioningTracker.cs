@@ -89,10 +89,11 @@ public sealed class ConditioningTracker
             switch (message.Data1)
             {
                 case MidiMessage.SustainPedalController:
-                    bool down = message.Data2 >= 64;
-                    if (_pedal && !down)
-                        for (int k = 0; k < Pitches; k++) _sounding[k] = _held[k];
-                    _pedal = down;
+                    SetPedal(message.Data2 >= 64);
+                    break;
+                case MidiMessage.ResetAllControllersController:
+                    // Controllers back to their defaults; of those the model hears, that is the pedal up.
+                    SetPedal(false);
                     break;
                 case MidiMessage.AllNotesOffController:
                 case MidiMessage.AllSoundOffController:
@@ -100,6 +101,13 @@ public sealed class ConditioningTracker
                     break;
             }
         }
+    }
+
+    void SetPedal(bool down)
+    {
+        if (_pedal && !down)
+            for (int k = 0; k < Pitches; k++) _sounding[k] = _held[k];
+        _pedal = down;
     }
 
     /// <summary>Releases every key and lifts the pedal (all notes off, all sound off, flush).</summary>

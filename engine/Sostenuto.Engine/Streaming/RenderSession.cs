@@ -17,7 +17,9 @@ namespace Sostenuto.Engine.Streaming;
 /// playback): a bounce equals a render of the same MIDI from any host. Before the first event, and
 /// between a flush and the next event, the output is exact silence. A flush (transport stop or jump)
 /// fades the sounding stream out over a few milliseconds, releasing every note and dropping the
-/// model's state without a click; the next event starts a fresh stream.
+/// model's state without a click; the next event starts a fresh stream. All sound off (CC 120) does
+/// the same at its own time, so that it silences at once rather than letting notes ring out their
+/// release; unlike a flush it leaves the sustain pedal as it was (docs/controllers.md).
 ///
 /// Live (<see cref="RenderSettings.Live"/>): <see cref="Render"/> renders ahead of the clock as if no
 /// further event will come. An event, flush or parameter change stamped before <see cref="Position"/>
@@ -39,7 +41,7 @@ public sealed class RenderSession : IDisposable
     ActiveStream? _current;   // the stream new events go to; null before the first note and after a flush
     long _clock;
     long _lastSamplingChange;
-    bool _pedalDown;          // the sustain pedal while no stream is running
+    bool _pedalDown;          // the sustain pedal, carried into a stream that starts
     long _rewindFrom = long.MaxValue; // live: the earliest rendered time that an input since the last rewind changed
     ModelStream? _spare;      // live: the next stream, built ahead (building one takes tens of ms, too long for a key press)
 
@@ -104,14 +106,22 @@ public sealed class RenderSession : IDisposable
         _clock = time;
         if (_current is not null) Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin));
         else if (e.Message.IsNoteOn) Changed(time);
+        var m = e.Message;
+        if (m.IsControlChange)
+        {
+            if (m.Data1 == MidiMessage.SustainPedalController) _pedalDown = m.Data2 >= 64;
+            else if (m.Data1 is MidiMessage.AllNotesOffController or MidiMessage.ResetAllControllersController) _pedalDown = false;
+            else if (m.Data1 == MidiMessage.AllSoundOffController)
+            {
+                FadeOutCurrent(time);
+                return;
+            }
+        }
         if (_current is null)
         {
             // Only a note starts a stream: whether a host delivers a controller, a program change or a
             // stray note-off before the first note must not move the frame grid. The pedal's state is
             // all that such events leave behind, and it is carried into the stream at its start.
-            var m = e.Message;
-            if (m.IsControlChange && m.Data1 == MidiMessage.SustainPedalController) _pedalDown = m.Data2 >= 64;
-            else if (m.IsControlChange && m.Data1 is MidiMessage.AllNotesOffController or MidiMessage.AllSoundOffController) _pedalDown = false;
             if (!m.IsNoteOn) return;
             _current = new ActiveStream(TakeStream(), time);
             _streams.Add(_current);
@@ -167,13 +177,19 @@ public sealed class RenderSession : IDisposable
     {
         if (time < _clock) time = _clock;
         _clock = time;
+        FadeOutCurrent(time);
+        _pedalDown = false;
+    }
+
+    /// <summary>Releases every note of the sounding stream at <paramref name="time"/> and fades it out; the next note starts a fresh one.</summary>
+    void FadeOutCurrent(long time)
+    {
         if (_current is null) return;
         Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin));
         _current.Stream.AddEvent(time - _current.Origin, MidiMessage.ControlChange(0, MidiMessage.AllSoundOffController, 0));
         _current.Stream.EndInput();
         _current.FadeStart = time;
         _current = null;
-        _pedalDown = false;
     }
 
     /// <summary>

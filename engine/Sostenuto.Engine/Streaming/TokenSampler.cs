@@ -68,11 +68,18 @@ public sealed class TokenSampler
 
     int SampleTruncated(double u)
     {
-        int n = _probabilities.Length;
-        for (int i = 0; i < n; i++) { _order[i] = i; _sortKeys[i] = -_probabilities[i]; }
+        // Only tokens whose probability did not underflow to 0 can be drawn, so only they are sorted:
+        // a confident model (most logits far below the best) costs a handful of entries, not V.
+        int n = 0;
+        for (int i = 0; i < _probabilities.Length; i++)
+        {
+            if (_probabilities[i] <= 0f) continue;
+            _order[n] = i;
+            _sortKeys[n++] = -_probabilities[i];
+        }
         // Sorting by descending probability; ties keep a deterministic (if unspecified) order,
         // because Array.Sort is a deterministic algorithm on identical input.
-        Array.Sort(_sortKeys, _order);
+        Array.Sort(_sortKeys, _order, 0, n);
 
         int keep = Settings.TopK > 0 ? Math.Min(Settings.TopK, n) : n;
         double total = 0;

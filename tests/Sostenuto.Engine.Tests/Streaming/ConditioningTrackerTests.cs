@@ -107,4 +107,15 @@ public sealed class ConditioningTrackerTests
         Assert.DoesNotContain(1f, f[ConditioningFeature.NoteSounding]);
         Assert.Equal(0f, f[ConditioningFeature.Pedal][0]);
     }
+
+    [Fact]
+    public void ResetAllControllersLiftsThePedalAndKeepsTheKeysThatAreHeld()
+    {
+        Frame((0f, MidiMessage.NoteOn(0, 60, 100)), (0f, MidiMessage.NoteOn(0, 64, 100)), (0f, MidiMessage.ControlChange(0, 64, 127)));
+        Frame((0.5f, MidiMessage.NoteOff(0, 64)));  // the pedal holds it
+        var f = Frame((0.5f, MidiMessage.ControlChange(0, MidiMessage.ResetAllControllersController, 0)));
+        Assert.Equal(0f, f[ConditioningFeature.Pedal][0]);
+        Assert.Equal(0f, f[ConditioningFeature.NoteSounding][64]);
+        Assert.Equal(1f, f[ConditioningFeature.NoteSounding][60]);
+    }
 }

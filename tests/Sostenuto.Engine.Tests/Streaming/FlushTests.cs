@@ -21,7 +21,7 @@ public sealed class FlushTests(FixtureModel fixture)
         // What the old stream plays when every note is released at the flush time, with no fade.
         using var released = new RenderSession(fixture.Package, new RenderSettings(Rate, Seed: 5));
         var releasedEvents = events.Where(e => e.Time < flushAt)
-            .Append(new MidiEvent(flushAt, MidiMessage.ControlChange(0, MidiMessage.AllSoundOffController, 0)));
+            .Append(new MidiEvent(flushAt, MidiMessage.ControlChange(0, MidiMessage.AllNotesOffController, 0)));
         var (expected, _) = TestPerformances.RenderAtOnce(released, releasedEvents, length);
 
         using var session = new RenderSession(fixture.Package, new RenderSettings(Rate, Seed: 5));
