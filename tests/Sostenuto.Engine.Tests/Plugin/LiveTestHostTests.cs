@@ -89,27 +89,49 @@ public sealed partial class LiveTestHostTests(FixtureModel fixture, ITestOutputH
         return max;
     }
 
-    static bool s_warm;
+    /// <summary>
+    /// The bundle's engine (`sostenuto serve`) in a process of its own, as the plug-in starts it, on the
+    /// fixture model: a collection in this test process would pause it along with everything else.
+    /// </summary>
+    sealed class EngineProcess : IDisposable
+    {
+        readonly Process _process;
+        readonly Task<string> _output;
+
+        public EngineProcess(string socket)
+        {
+            string engine = Path.Combine(NativeBuild.Bundle, "Contents", "Resources", "engine", "sostenuto.dll");
+            var psi = new ProcessStartInfo("dotnet", [engine, "serve", "--socket", socket, "--model", RepositoryPaths.FixtureModel, "--idle-exit", "0"])
+            { RedirectStandardOutput = true, RedirectStandardError = true };
+            _process = Process.Start(psi)!;
+            _output = _process.StandardError.ReadToEndAsync().ContinueWith(e => e.Result + _process.StandardOutput.ReadToEnd());
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!File.Exists(socket) && DateTime.UtcNow < deadline && !_process.HasExited) Thread.Sleep(20);
+            if (!File.Exists(socket)) throw new InvalidOperationException("the engine did not listen within 30 s");
+        }
+
+        public string Stop()
+        {
+            _process.Kill();
+            _process.WaitForExit(10_000);
+            return _output.Wait(10_000) ? _output.Result : "";
+        }
+
+        public void Dispose() => _process.Dispose();
+    }
 
     (WavAudio Wav, int Latency, int Underruns) PlayPaced(string midi, int block)
     {
         string socket = _temp.File("engine.sock");
-        using var server = new EngineServer(fixture.Package, socket, line => log.WriteLine(line), idleExit: null);
-        using var stop = new CancellationTokenSource();
-        var run = server.RunAsync(stop.Token);
-        // The first live session of an engine process compiles its serving code (a second or so
-        // here, the machine being shared): play one unmeasured, as a player's first seconds would be.
-        if (!s_warm)
-        {
-            s_warm = true;
-            RunHost(["--plugin", NativeBuild.Bundle, "--midi", midi, "--rate", Rate.ToString(), "--block", "256", "--mode", "realtime",
-                     "--paced", "--calls", "600", "--latency-mode", "live", "--engine-socket", socket, "--require-engine"]);
-        }
+        using var engine = new EngineProcess(socket);
+        // An engine's first live session compiles its serving code (a second or so here, the machine
+        // being shared): play one unmeasured, as a player's first seconds after starting it would be.
+        RunHost(["--plugin", NativeBuild.Bundle, "--midi", midi, "--rate", Rate.ToString(), "--block", "256", "--mode", "realtime",
+                 "--paced", "--calls", "600", "--latency-mode", "live", "--engine-socket", socket, "--require-engine"]);
         string output = _temp.File($"live-{block}.wav");
         string stdout = RunHost(["--plugin", NativeBuild.Bundle, "--midi", midi, "--rate", Rate.ToString(), "--block", block.ToString(), "--mode", "realtime",
              "--paced", "--latency-mode", "live", "--engine-socket", socket, "--require-engine", "--tail", "0.5", "-o", output]);
-        stop.Cancel();
-        run.Wait(TimeSpan.FromSeconds(10));
+        log.WriteLine(engine.Stop());
         int latency = int.Parse(LatencyLine().Match(stdout).Groups[1].Value);
         int underruns = int.Parse(UnderrunLine().Match(stdout).Groups[1].Value);
         return (WavFile.Read(output), latency, underruns);
