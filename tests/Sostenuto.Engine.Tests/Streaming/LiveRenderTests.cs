@@ -90,4 +90,53 @@ public sealed class LiveRenderTests(FixtureModel fixture)
         }
         Assert.True(compared > length / 2);
     }
+
+    /// <summary>
+    /// Flushes (a transport stop), all sound off and temperature changes arriving late rewind too: the
+    /// faded-out stream, the fresh one after it and the new sampling all come out as if known early.
+    /// </summary>
+    [Fact]
+    public void FlushesAndTemperatureChangesArrivingLateRenderWhatKnowingThemEarlyRenders()
+    {
+        var notes = TestPerformances.DemoOpening(Rate, 4);
+        // (time, what): 0 an event, 1 a flush, 2 a temperature change.
+        var inputs = notes.Select(e => (e.Time, Kind: 0, Event: e)).ToList();
+        inputs.Add((Rate * 3 / 2 + 17, 1, default));
+        inputs.Add((Rate * 5 / 2 + 333, 2, default));
+        inputs.Add((Rate * 3 + 1000, 0, new MidiEvent(Rate * 3 + 1000, MidiMessage.ControlChange(0, MidiMessage.AllSoundOffController, 0))));
+        inputs = inputs.OrderBy(i => i.Time).ToList();
+        int length = Rate * 4;
+
+        void Apply(RenderSession session, (long Time, int Kind, MidiEvent Event) input)
+        {
+            if (input.Kind == 0) session.AddEvent(input.Event);
+            else if (input.Kind == 1) session.Flush(input.Time);
+            else session.SetTemperature(input.Time, 0.6f);
+        }
+
+        using var studio = new RenderSession(fixture.Package, new RenderSettings(Rate, Seed: 3));
+        foreach (var input in inputs) Apply(studio, input);
+        studio.EndInput();
+        var expected = new float[length];
+        Assert.Equal(length, studio.Render(expected, new float[length]));
+
+        using var live = Live();
+        var left = new float[length + 2 * Speculation];
+        var right = new float[length + 2 * Speculation];
+        int next = 0, rewinds = 0;
+        for (long clock = 0; clock < length; clock += 256)
+        {
+            while (next < inputs.Count && inputs[next].Time < clock + 256) Apply(live, inputs[next++]);
+            live.AdvanceClock(clock + 256);
+            if (live.RewindFrom is long from) { live.Rewind(from); rewinds++; }
+            while (live.Position < clock + Speculation)
+            {
+                int at = (int)live.Position;
+                live.Render(left.AsSpan(at, 500), right.AsSpan(at, 500));
+            }
+        }
+        Assert.True(rewinds > 10);
+        int firstDifference = Enumerable.Range(0, length).FirstOrDefault(i => left[i] != expected[i], -1);
+        Assert.True(firstDifference < 0, $"live render differs from the studio render at sample {firstDifference}");
+    }
 }
