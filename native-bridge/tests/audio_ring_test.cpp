@@ -378,6 +378,25 @@ TEST(AudioRing, SpliceCrossFadesAboveTheClaimAndMovesTheWritePosition) {
     EXPECT_EQ(producer.write_position(), 140u);
 }
 
+// A consumer that claims a block while a splice is in progress (the
+// producer announced it and has not finished) copies nothing at or above the
+// splice's start: that audio may be half old, half new.
+TEST(AudioRing, AConsumerStopsShortAtASpliceInProgress) {
+    std::string error;
+    auto ring = SharedAudioRing::create(unique_ring_name(), 1, 256, error);
+    ASSERT_TRUE(ring) << error;
+    AudioRingProducer producer(*ring);
+    AudioRingConsumer consumer(*ring);
+    std::vector<std::vector<float>> storage;
+    ASSERT_EQ(producer.write(constant_block(storage, 1, 100, 1.0f).data(), 100), 100u);
+    ring->splice_start().store(50);  // as splice() does before it looks at the claim
+    ReadBuffers out(1, 64);
+    EXPECT_EQ(consumer.read(0, out.pointers.data(), 64), 50u);
+    EXPECT_EQ(ring->read_claim().load(), 64u) << "the claim covers the whole block";
+    ring->splice_start().store(audio_ring_layout::no_splice);
+    EXPECT_EQ(consumer.read(64, out.pointers.data(), 36), 36u);
+}
+
 // Reader against a producer that splices all the time (ThreadSanitizer runs
 // this too). Channel 0 carries the render time, channel 1 the generation of
 // the audio (each splice is a new generation). In every state of the ring the
