@@ -15,9 +15,10 @@ namespace Sostenuto.Engine.Streaming;
 /// samples in blocks of any size.
 ///
 /// A live stream (docs/live-mode.md) does not wait for the clock: it generates ahead as if no
-/// further event will come, and keeps a <see cref="StreamSnapshot"/> at every decoder chunk start.
-/// An event that lands in frames it already conditioned marks the stream dirty; <see cref="Rewind"/>
-/// then restores the newest snapshot before the change and regenerates. Since the sampler's random
+/// further event will come, and keeps a <see cref="StreamSnapshot"/> of every decoder chunk (the audio
+/// side at its start, the LM and conditioning before each of its frames). An event that lands in frames
+/// it already conditioned marks the stream dirty; <see cref="Rewind"/> then restores the newest frame
+/// before the change and regenerates. Since the sampler's random
 /// numbers depend only on (seed, frame, codebook), what it regenerates is exactly what a stream that
 /// knew the event all along would have generated.
 /// </summary>
@@ -104,9 +105,9 @@ public sealed class ModelStream : IDisposable
 
         int resamplerCapacity = 4 * _chunkFrames * _hop + 4096;
         var lmStateSizes = _lm.StateSizes;
-        _snapshots = Enumerable.Range(0, snapshotCount).Select(_ => new StreamSnapshot(lmStateSizes,
-            new ConditioningTracker(m.Features, m.SampleRate, m.HopLength), _featureRows.Length, m.Channels, _overlapFrames * _hop,
-            () => new Resampler(m.SampleRate, hostRate, resamplerCapacity))).ToArray();
+        _snapshots = Enumerable.Range(0, snapshotCount).Select(_ => new StreamSnapshot(_chunkFrames,
+            () => new FrameState(lmStateSizes, new ConditioningTracker(m.Features, m.SampleRate, m.HopLength), _featureRows.Length),
+            m.Channels, _overlapFrames * _hop, () => new Resampler(m.SampleRate, hostRate, resamplerCapacity))).ToArray();
     }
 
     /// <summary>The sampling the stream starts with (changes from <see cref="SetSampling"/> aside).</summary>
@@ -187,7 +188,7 @@ public sealed class ModelStream : IDisposable
     public bool ProduceFrame()
     {
         long frame = _generatedFrames;
-        if (_live && frame % _chunkFrames == 0) TakeSnapshot();
+        if (_live) TakeSnapshot();
         while (_featureFrames <= frame + _lookahead)
         {
             if (!FrameEventsKnown(_featureFrames)) return false;
@@ -324,14 +325,19 @@ public sealed class ModelStream : IDisposable
             SkipTo(localTime);
             return;
         }
-        StreamSnapshot? best = null;
-        foreach (var snapshot in _snapshots)
+        StreamSnapshot? bestChunk = null;
+        FrameState? best = null;
+        foreach (var chunk in _snapshots)
         {
-            if (!snapshot.Valid || snapshot.ProducedSamples > localTime || snapshot.FeatureFrames > _dirtyFeatureFrame || snapshot.Frame > _dirtyFrame) continue;
-            if (best is null || snapshot.Frame > best.Frame) best = snapshot;
+            if (!chunk.Valid || chunk.ProducedSamples > localTime) continue;
+            foreach (var f in chunk.Frames)
+            {
+                if (!f.Valid || f.FeatureFrames > _dirtyFeatureFrame || f.Frame > _dirtyFrame) continue;
+                if (best is null || f.Frame > best.Frame) { best = f; bestChunk = chunk; }
+            }
         }
-        if (best is null) throw new InvalidOperationException($"no snapshot to rewind to local time {localTime} (dirty from frame {Math.Min(_dirtyFeatureFrame, _dirtyFrame)}); the caller read too far ahead");
-        Restore(best);
+        if (best is null || bestChunk is null) throw new InvalidOperationException($"no snapshot to rewind to local time {localTime} (dirty from frame {Math.Min(_dirtyFeatureFrame, _dirtyFrame)}); the caller read too far ahead");
+        Restore(bestChunk, best);
         SkipTo(localTime);
     }
 
@@ -355,46 +361,61 @@ public sealed class ModelStream : IDisposable
     void TakeSnapshot()
     {
         long chunk = _generatedFrames / _chunkFrames;
-        var s = _snapshots[(int)(chunk % _snapshots.Length)];
-        s.Frame = _generatedFrames;
-        s.FeatureFrames = _featureFrames;
-        s.NextEvent = _nextEvent;
-        s.NextSamplingChange = _nextSamplingChange;
-        s.Sampling = _sampler.Settings;
-        s.ProducedSamples = _producedSamples;
-        _lm.SaveState(s.LmState);
-        s.Tracker.CopyStateFrom(_tracker);
-        _featureRows.AsSpan().CopyTo(s.FeatureRows);
-        for (int ch = 0; ch < _overlapTail.Length; ch++)
+        int k = (int)(_generatedFrames % _chunkFrames);
+        var c = _snapshots[(int)(chunk % _snapshots.Length)];
+        if (k == 0)
         {
-            _overlapTail[ch].AsSpan().CopyTo(s.OverlapTail[ch]);
-            s.Resamplers[ch].CopyStateFrom(_resamplers[ch]);
+            // The audio side changes only when a chunk is decoded: once per chunk, at its start.
+            foreach (var stale in c.Frames) stale.Valid = false;
+            c.Frame = _generatedFrames;
+            c.ProducedSamples = _producedSamples;
+            for (int ch = 0; ch < _overlapTail.Length; ch++)
+            {
+                _overlapTail[ch].AsSpan().CopyTo(c.OverlapTail[ch]);
+                c.Resamplers[ch].CopyStateFrom(_resamplers[ch]);
+            }
+            c.Valid = true;
         }
-        s.Valid = true;
+        else if (!c.Valid || c.Frame != _generatedFrames - k) return; // the chunk's start was not taken (cannot happen: frames come in order)
+        var f = c.Frames[k];
+        f.Frame = _generatedFrames;
+        f.FeatureFrames = _featureFrames;
+        f.NextEvent = _nextEvent;
+        f.NextSamplingChange = _nextSamplingChange;
+        f.Sampling = _sampler.Settings;
+        _lm.SaveState(f.LmState);
+        f.Tracker.CopyStateFrom(_tracker);
+        _featureRows.AsSpan().CopyTo(f.FeatureRows);
+        f.Valid = true;
     }
 
-    void Restore(StreamSnapshot s)
+    void Restore(StreamSnapshot chunk, FrameState f)
     {
-        _lm.LoadState(s.LmState);
-        _tracker.CopyStateFrom(s.Tracker);
-        s.FeatureRows.AsSpan().CopyTo(_featureRows);
+        _lm.LoadState(f.LmState);
+        _tracker.CopyStateFrom(f.Tracker);
+        f.FeatureRows.AsSpan().CopyTo(_featureRows);
         for (int ch = 0; ch < _overlapTail.Length; ch++)
         {
-            s.OverlapTail[ch].AsSpan().CopyTo(_overlapTail[ch]);
-            _resamplers[ch].CopyStateFrom(s.Resamplers[ch]);
+            chunk.OverlapTail[ch].AsSpan().CopyTo(_overlapTail[ch]);
+            _resamplers[ch].CopyStateFrom(chunk.Resamplers[ch]);
         }
-        _featureFrames = s.FeatureFrames;
-        _nextEvent = s.NextEvent;
-        _nextSamplingChange = s.NextSamplingChange;
-        _sampler.Settings = s.Sampling;
-        _generatedFrames = s.Frame;
-        _decodedChunks = s.Frame / _chunkFrames;
-        _history.Truncate(s.Frame);
-        _producedSamples = s.ProducedSamples;
+        _featureFrames = f.FeatureFrames;
+        _nextEvent = f.NextEvent;
+        _nextSamplingChange = f.NextSamplingChange;
+        _sampler.Settings = f.Sampling;
+        _generatedFrames = f.Frame;
+        _decodedChunks = chunk.Frame / _chunkFrames; // the chunk is decoded again when its last frame is generated
+        _history.Truncate(f.Frame);
+        _producedSamples = chunk.ProducedSamples;
         _output[0].Clear();
         _output[1].Clear();
-        _outputStart = s.ProducedSamples;
-        foreach (var other in _snapshots) if (other.Frame > s.Frame) other.Valid = false; // taken in the future that was just undone
+        _outputStart = chunk.ProducedSamples;
+        // Everything taken in the future that was just undone: later chunks, and this chunk's later frames.
+        foreach (var other in _snapshots)
+        {
+            if (other.Frame > f.Frame) other.Valid = false;
+            foreach (var later in other.Frames) if (later.Frame > f.Frame) later.Valid = false;
+        }
         _dirtyFeatureFrame = long.MaxValue;
         _dirtyFrame = long.MaxValue;
     }
@@ -403,11 +424,15 @@ public sealed class ModelStream : IDisposable
     void ForgetApplied()
     {
         long keepEvents = _nextEvent, keepChanges = _nextSamplingChange;
-        foreach (var s in _snapshots)
+        foreach (var chunk in _snapshots)
         {
-            if (!s.Valid) continue;
-            keepEvents = Math.Min(keepEvents, s.NextEvent);
-            keepChanges = Math.Min(keepChanges, s.NextSamplingChange);
+            if (!chunk.Valid) continue;
+            foreach (var f in chunk.Frames)
+            {
+                if (!f.Valid) continue;
+                keepEvents = Math.Min(keepEvents, f.NextEvent);
+                keepChanges = Math.Min(keepChanges, f.NextSamplingChange);
+            }
         }
         if (keepEvents > _eventsBase)
         {

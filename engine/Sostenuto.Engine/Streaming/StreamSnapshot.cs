@@ -4,20 +4,19 @@ using Sostenuto.Engine.Model;
 namespace Sostenuto.Engine.Streaming;
 
 /// <summary>
-/// Everything a <see cref="ModelStream"/> needs to generate again from the start of a decoder chunk, as
-/// it was just before that chunk's first frame: LM state, key and pedal state, the conditioning rows
-/// already computed ahead, the audio side (the previous chunk's overlap tail, the resamplers) and the
-/// cursors into the events and sampling changes. Token history needs no copy: it keeps enough frames
-/// behind its newest that rewinding its count restores it. All buffers are allocated once, when the
-/// stream is built; taking and restoring a snapshot copies and allocates nothing.
+/// What a <see cref="ModelStream"/> needs to generate again from one decoder chunk of a live stream on:
+/// the audio side as it was at the chunk's start (the previous chunk's overlap tail, the resamplers,
+/// how many host samples they had delivered), and a <see cref="FrameState"/> for each of the chunk's
+/// frames, so that a rollback regenerates from the frame an event changes rather than from the chunk's
+/// start. Token history needs no copy: it is kept long enough that rewinding its count restores it.
+/// All buffers are allocated once, when the stream is built; taking and restoring a snapshot copies
+/// and allocates nothing.
 /// </summary>
 sealed class StreamSnapshot
 {
-    public StreamSnapshot(int[] lmStateSizes, ConditioningTracker tracker, int featureValues, int channels, int overlapSamples, Func<Resampler> newResampler)
+    public StreamSnapshot(int chunkFrames, Func<FrameState> newFrameState, int channels, int overlapSamples, Func<Resampler> newResampler)
     {
-        LmState = lmStateSizes.Select(n => new float[n]).ToArray();
-        Tracker = tracker;
-        FeatureRows = new float[featureValues];
+        Frames = Enumerable.Range(0, chunkFrames).Select(_ => newFrameState()).ToArray();
         OverlapTail = Enumerable.Range(0, channels).Select(_ => new float[overlapSamples]).ToArray();
         Resamplers = Enumerable.Range(0, channels).Select(_ => newResampler()).ToArray();
     }
@@ -25,7 +24,23 @@ sealed class StreamSnapshot
     /// <summary>False until taken, and again once the future it was taken in has been rolled back.</summary>
     public bool Valid { get; set; }
 
-    /// <summary>The chunk's first frame: the next frame the LM generates.</summary>
+    /// <summary>The chunk's first frame.</summary>
+    public long Frame { get; set; }
+
+    /// <summary>Host samples the resamplers had delivered: the local time at which the regenerated output starts.</summary>
+    public long ProducedSamples { get; set; }
+
+    public float[][] OverlapTail { get; }
+    public Resampler[] Resamplers { get; }
+
+    /// <summary>The state before each of the chunk's frames: [k] before frame <see cref="Frame"/> + k.</summary>
+    public FrameState[] Frames { get; }
+}
+
+/// <summary>The LM and conditioning side of a live stream just before it generates one frame.</summary>
+sealed class FrameState(int[] lmStateSizes, ConditioningTracker tracker, int featureValues)
+{
+    public bool Valid { get; set; }
     public long Frame { get; set; }
 
     /// <summary>Frames whose conditioning rows were computed (rows in <see cref="FeatureRows"/>).</summary>
@@ -38,12 +53,7 @@ sealed class StreamSnapshot
     public long NextSamplingChange { get; set; }
     public SamplingSettings Sampling { get; set; } = null!;
 
-    /// <summary>Host samples the resamplers had delivered: the local time at which the regenerated output starts.</summary>
-    public long ProducedSamples { get; set; }
-
-    public float[][] LmState { get; }
-    public ConditioningTracker Tracker { get; }
-    public float[] FeatureRows { get; }
-    public float[][] OverlapTail { get; }
-    public Resampler[] Resamplers { get; }
+    public float[][] LmState { get; } = lmStateSizes.Select(n => new float[n]).ToArray();
+    public ConditioningTracker Tracker { get; } = tracker;
+    public float[] FeatureRows { get; } = new float[featureValues];
 }
