@@ -80,7 +80,7 @@ class PianoLM(nn.Module):
         n_in = (LOOKAHEAD + 1) * KEY_FEATURES + 1 + KEY_EMB
         self.tone = nn.Sequential(nn.Linear(n_in, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, HIDDEN), nn.GELU(),
                                   nn.Linear(HIDDEN, PARTIALS))
-        nn.init.constant_(self.tone[-1].bias, FLOOR_LOG)
+        nn.init.constant_(self.tone[-1].bias, FLOOR_LOG + 1.5)
         nn.init.normal_(self.tone[-1].weight, std=0.01)
         self.gate = nn.Sequential(nn.Linear(n_in, 32), nn.GELU(), nn.Linear(32, 1))
         self.release = nn.Sequential(nn.Linear(1 + KEY_EMB + 1, 32), nn.GELU(), nn.Linear(32, PARTIALS))
@@ -125,7 +125,11 @@ class PianoLM(nn.Module):
         floor = la1[:, :1] * 0.0 + FLOOR_LOG
         played = torch.cat([la1, floor], 1).index_select(1, self.gather_idx).reshape(-1, KEYS, PARTIALS)
         level = w * tone + (1 - w) * (torch.minimum(level1, played) + release)
-        amp = F.relu(torch.exp(level) - FLOOR) * self.valid                              # at the floor: exactly 0
+        over = torch.exp(level) - FLOOR
+        amp = F.relu(over)                                                                # at the floor: exactly 0
+        if self.training:   # straight-through: a partial below the floor still learns to come back
+            amp = over + (amp - over).detach()
+        amp = amp * self.valid
         total = torch.matmul(amp.reshape(-1, KEYS * PARTIALS), self.spread)               # [N, O]
         y = torch.log(total + FLOOR)
         snd = cond[:, :, feature_slice("note_sounding")].amax(2)                        # [N, L+1]
@@ -149,7 +153,12 @@ class PianoLM(nn.Module):
             y, sil, level = self.step(cond[:, j], (tone[:, j], w[:, j], release[:, j]), la[:, j], live[:, j], level)
             ys.append(y)
             sils.append(sil)
-        return torch.stack(ys, 1), torch.stack(sils, 1)
+        return torch.stack(ys, 1), torch.stack(sils, 1), tone, w
+
+    def key_targets(self, target):
+        """[..., O] log-amplitudes -> [..., KEYS, PARTIALS]: what each key partial's oscillator holds."""
+        t = torch.cat([target, target[..., :1] * 0.0 + FLOOR_LOG], -1).index_select(-1, self.gather_idx)
+        return t.reshape(*target.shape[:-1], KEYS, PARTIALS)
 
     def token_logits(self, y, sil_logit, prev_clock):
         """-> logits [N, K, V]: the distance head (see the module docstring)."""

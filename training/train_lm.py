@@ -73,13 +73,23 @@ class Frames:
 def losses(model, batch, n_seq, length, warmup):
     """Runs of `length` frames; the first `warmup` of each only settle the key levels."""
     p1, cw, target, sil = (t.reshape(n_seq, length, *t.shape[1:]) for t in batch)
-    y, sil_logit = model(p1, cw, warmup)
+    y, sil_logit, tone, w = model(p1, cw, warmup)
     y, sil_logit, target, sil = y[:, warmup:], sil_logit[:, warmup:, 0], target[:, warmup:], sil[:, warmup:]
-    err = torch.where(target <= QUIET, F.relu(y - QUIET), y - torch.clamp(target, min=QUIET))
     sound = (1 - sil).unsqueeze(2)
-    reg = (F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.1, reduction="none") * sound).sum() / (sound.sum() * y.shape[2] + 1)
+    reg = (robust(y, target) * sound).sum() / (sound.sum() * y.shape[2] + 1)
+    # The played keys' tones, straight in the log domain against what their partials' oscillators hold:
+    # through the sum of exponentials alone a tone that fell far below the floor would get no gradient.
+    tone, w = tone[:, warmup:], w[:, warmup:]
+    played = (w == 1).to(torch.float32) * model.valid
+    aux = (robust(tone, model.key_targets(target)) * played).sum() / (played.sum() + 1)
     bce = F.binary_cross_entropy_with_logits(sil_logit, sil)
-    return reg, bce, y, sil_logit
+    return reg + 0.5 * aux, bce, y, sil_logit
+
+
+def robust(y, target):
+    """Smooth L1 of log-amplitudes; near the codec floor only over-prediction counts."""
+    err = torch.where(target <= QUIET, F.relu(y - QUIET), y - torch.clamp(target, min=QUIET))
+    return F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.1, reduction="none")
 
 
 @torch.no_grad()
