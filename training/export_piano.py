@@ -25,10 +25,10 @@ from common import C, CLOCK_PERIOD, FEATURES, HOP, K, K_CONTENT, LOOKAHEAD, SR, 
 
 torch = nice_torch()
 
-from oscillators import N_OSC  # noqa: E402
 from pcodec import PDecoderExport  # noqa: E402
 from export_fixture import check_against_manifest, format_json  # noqa: E402
 from lm import PianoLM, PianoLMStep  # noqa: E402
+from oscillators import KEYS, PARTIALS  # noqa: E402
 
 OPSET = 17
 CHUNK = 8
@@ -44,7 +44,7 @@ SOURCES = [
 
 
 def manifest(args):
-    state_shape = ["batch", 1, N_OSC + 1]
+    state_shape = ["batch", KEYS, PARTIALS]
     return {
         "format": "sostenuto-model",
         "formatVersion": 1,
@@ -100,14 +100,29 @@ def export_onnx(module, ex, path, ins, outs):
                       dynamic_axes={n: {0: "batch"} for n in ins + outs}, do_constant_folding=True)
 
 
+def declare_static_dims(path, tensor, dims):
+    """torch 1.13's exporter cannot prove some dims of the state output static (they come out of a
+    gather); write them into the graph's declared output. ONNX Runtime checks the real shape on every
+    run, and verify() runs the graph."""
+    import onnx
+    m = onnx.load(path)
+    for o in m.graph.output:
+        if o.name == tensor:
+            for d, v in zip(o.type.tensor_type.shape.dim[1:], dims):
+                d.ClearField("dim_param")
+                d.dim_value = v
+    onnx.save(m, path)
+
+
 def write_package(out, codec, lm, man):
     os.makedirs(out, exist_ok=True)
     dec = PDecoderExport(codec, WINDOW).eval()
     step = PianoLMStep(lm).eval()
     with torch.no_grad():
         export_onnx(step, (torch.zeros(1, K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
-                           torch.zeros(1, 1, N_OSC + 1)),
+                           torch.zeros(1, KEYS, PARTIALS)),
                     os.path.join(out, "lm_step.onnx"), ["tokens", "cond", "state_in"], ["logits", "state_out"])
+        declare_static_dims(os.path.join(out, "lm_step.onnx"), "state_out", [KEYS, PARTIALS])
         export_onnx(dec, (torch.zeros(1, K, WINDOW, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
                     ["tokens"], ["audio"])
     with open(os.path.join(out, "model.json"), "w") as f:
@@ -157,14 +172,14 @@ def verify(out, codec, lm, man, step, dec, tokdir):
 
     # LM: streaming step (torch and ORT) == the teacher-forced training model
     n = f0 + T
-    toks = np.concatenate([np.zeros((2, K), np.int64), tok.T[:n]])         # frames -2, -1 are silence
+    toks = np.concatenate([np.zeros((1, K), np.int64), tok.T[:n]])         # frame -1 is silence
     featp = np.concatenate([feat, np.zeros((LOOKAHEAD, feat.shape[1]), feat.dtype)]).astype(np.float32)
     cw = np.stack([featp[f:f + LOOKAHEAD + 1] for f in range(n)])
-    prev = toks[1:n + 1]
+    prev = toks[:n]
     with torch.no_grad():
-        y, sil = lm(torch.from_numpy(prev), torch.from_numpy(toks[:n]), torch.from_numpy(cw))
-        full = lm.token_logits(y, sil, torch.from_numpy(prev[:, K - 1:K])).numpy()      # [n, K, V]
-    S = (1, 1, N_OSC + 1)
+        y, sil = lm(torch.from_numpy(prev)[None], torch.from_numpy(cw)[None], 0)
+        full = lm.token_logits(y[0], sil[0], torch.from_numpy(prev[:, K - 1:K])).numpy()   # [n, K, V]
+    S = (1, KEYS, PARTIALS)
     sess = ort.session(os.path.join(out, "lm_step.onnx"))
     st_t = torch.zeros(S)
     st_o = np.zeros(S, np.float32)

@@ -6,11 +6,11 @@ whole frame. For frame f and key k it sees:
 
 * the key's MIDI conditioning for frames f..f+LOOKAHEAD (onset and its offset in the
   frame, held, sounding, velocity, note_age as decaying exponentials, the pedal);
-* the previous two frames' sound, read from their *tokens*: the tokens of frame f-1
-  (the step's input) and of frame f-2 (kept in the state) are turned back into
-  log-amplitudes through the codec's codebooks, and the key reads the 16 oscillators
-  of its own partials. This is what makes it autoregressive over the codec tokens:
-  a released note decays from what was actually played, not from what was planned.
+* the previous frame's sound, read from its *tokens*: the tokens of frame f-1 (the
+  step's input) are turned back into log-amplitudes through the codec's codebooks,
+  and the key reads the 16 oscillators of its own partials; and its own level in the
+  previous frame (the state). A released note decays from the lower of the two: from
+  what was actually played, not from what was planned (see step()).
 
 It predicts the log-amplitudes of its 16 partials; the keys' amplitudes are summed
 into the codec's 438 oscillators (partials of different keys that share an
@@ -52,11 +52,11 @@ def key_features(cond):
     s = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]      # [N, L+1, KEYS]
     snd = s("note_sounding")
     age = s("note_age")
-    pedal = cond[:, :, feature_slice("pedal")] * torch.ones_like(snd)
+    pedal = cond[:, :, feature_slice("pedal")] + snd * 0.0      # broadcast; ones_like would lose static shapes in ONNX
     parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, s("note_velocity"), pedal]
     parts += [torch.exp(age * (-1.0 / t)) * snd for t in AGE_TAUS]
     x = torch.stack(parts, 3)                                                  # [N, L+1, KEYS, F]
-    return x.transpose(1, 2).reshape(cond.shape[0], KEYS, (LOOKAHEAD + 1) * KEY_FEATURES)
+    return x.transpose(1, 2).reshape(-1, KEYS, (LOOKAHEAD + 1) * KEY_FEATURES)
 
 
 class PianoLM(nn.Module):
@@ -77,11 +77,13 @@ class PianoLM(nn.Module):
                              persistent=False)
         self.register_buffer("beta", torch.tensor(2.0))                        # set from held-out error after training
         self.key_emb = nn.Parameter(torch.randn(KEYS, KEY_EMB) * 0.1)
-        n_in = (LOOKAHEAD + 1) * KEY_FEATURES + 2 * PARTIALS + 2 + 1 + KEY_EMB
-        self.net = nn.Sequential(nn.Linear(n_in, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, HIDDEN), nn.GELU(),
-                                 nn.Linear(HIDDEN, PARTIALS))
-        nn.init.constant_(self.net[-1].bias, FLOOR_LOG)
-        nn.init.normal_(self.net[-1].weight, std=0.01)
+        n_in = (LOOKAHEAD + 1) * KEY_FEATURES + 1 + KEY_EMB
+        self.tone = nn.Sequential(nn.Linear(n_in, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, HIDDEN), nn.GELU(),
+                                  nn.Linear(HIDDEN, PARTIALS))
+        nn.init.constant_(self.tone[-1].bias, FLOOR_LOG + 1.5)
+        nn.init.normal_(self.tone[-1].weight, std=0.01)
+        self.gate = nn.Sequential(nn.Linear(n_in, 32), nn.GELU(), nn.Linear(32, 1))
+        self.release = nn.Sequential(nn.Linear(1 + KEY_EMB + 1, 32), nn.GELU(), nn.Linear(32, PARTIALS))
         self.silence = nn.Sequential(nn.Linear(2 * (LOOKAHEAD + 1) + 2, 16), nn.GELU(), nn.Linear(16, 1))
 
     # --- tokens <-> log-amplitudes -------------------------------------------------
@@ -92,24 +94,71 @@ class PianoLM(nn.Module):
         return la * live + FLOOR_LOG * (1.0 - live), live
 
     # --- the model ----------------------------------------------------------------
-    def predict(self, cond, la1, live1, la2, live2):
-        """cond [N, L+1, C], frames f-1 and f-2 as log-amplitudes [N, O] + live [N, 1]
-        -> predicted log-amplitudes y [N, O], silence logit [N, 1]."""
-        N = cond.shape[0]
+    def drive(self, cond):
+        """The MIDI's part, computable for all frames at once: cond [N, L+1, C] ->
+        tone [N, KEYS, PARTIALS] (log-amplitudes the key would have if it were played now),
+        w [N, KEYS, 1] (how much the MIDI decides: 1 while the key sounds or is struck within the
+        lookahead, else a learned gate), release [N, KEYS, PARTIALS] (<= 0, a per-frame decay)."""
         kf = key_features(cond)
-        floor = torch.full((N, 1), FLOOR_LOG)
-        p1 = torch.cat([la1, floor], 1).index_select(1, self.gather_idx).reshape(N, KEYS, PARTIALS)
-        p2 = torch.cat([la2, floor], 1).index_select(1, self.gather_idx).reshape(N, KEYS, PARTIALS)
-        ones = torch.ones(N, KEYS, 1)
-        x = torch.cat([kf, (p1 - LA_MID) / LA_SCALE, (p2 - LA_MID) / LA_SCALE, live1.unsqueeze(1) * ones,
-                       live2.unsqueeze(1) * ones, self.pitch * ones, self.key_emb * ones], 2)
-        amp = torch.exp(torch.clamp(self.net(x), max=2.0)) * self.valid                 # [N, KEYS, PARTIALS]
-        total = torch.matmul(amp.reshape(N, KEYS * PARTIALS), self.spread)               # [N, O]
+        ones = kf[:, :, :1] * 0.0 + 1.0                # not torch.ones/ones_like: the export keeps static shapes
+        base = torch.cat([kf, self.pitch * ones, self.key_emb * ones], 2)
+        tone = torch.clamp(self.tone(base), max=2.0)
+        key = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]          # [N, L+1, KEYS]
+        playing = torch.cat([key("note_sounding")[:, :1], key("note_onset")], 1).amax(1).unsqueeze(2)
+        w = torch.clamp(playing + torch.sigmoid(self.gate(base)), max=1.0)
+        pedal = cond[:, 0, feature_slice("pedal")].unsqueeze(1) * ones
+        release = -F.softplus(self.release(torch.cat([self.pitch * ones, self.key_emb * ones, pedal], 2)))
+        return tone, w, release
+
+    def step(self, cond, drive, la1, live1, level1):
+        """One frame: the MIDI's drive, the previous frame as decoded from its tokens (la1 [N, O],
+        live1 [N, 1]) and each key's own previous level [N, KEYS, PARTIALS] ->
+        y [N, O] (predicted log-amplitudes), silence logit [N, 1], level [N, KEYS, PARTIALS].
+
+        level = w * tone + (1 - w) * (min(own previous level, what was played) + release).
+        The previous frame enters only through the decaying branch, and only below the key's own
+        level, so the model cannot feed on its own output or on a neighbour's partials: a
+        released note dies away from the level it actually reached, and nothing holds without
+        the MIDI holding it.
+        """
+        tone, w, release = drive
+        floor = la1[:, :1] * 0.0 + FLOOR_LOG
+        played = torch.cat([la1, floor], 1).index_select(1, self.gather_idx).reshape(-1, KEYS, PARTIALS)
+        level = w * tone + (1 - w) * (torch.minimum(level1, played) + release)
+        over = torch.exp(level) - FLOOR
+        amp = F.relu(over)                                                                # at the floor: exactly 0
+        if self.training:   # straight-through: a partial below the floor still learns to come back
+            amp = over + (amp - over).detach()
+        amp = amp * self.valid
+        total = torch.matmul(amp.reshape(-1, KEYS * PARTIALS), self.spread)               # [N, O]
         y = torch.log(total + FLOOR)
         snd = cond[:, :, feature_slice("note_sounding")].amax(2)                        # [N, L+1]
         ons = cond[:, :, feature_slice("note_onset")].amax(2)
         s_in = torch.cat([snd, ons, live1, torch.log(total.sum(1, keepdim=True) + 1e-6) / 5], 1)
-        return y, self.silence(s_in)
+        return y, self.silence(s_in), level
+
+    def forward(self, prev, cond, warmup):
+        """Teacher forcing over runs of frames: tokens of frame f-1 [B, S, K], cond [B, S, L+1, C]
+        -> y [B, S, O], silence logits [B, S, 1]. Key levels start at the floor; the first
+        `warmup` frames of each run only settle them (the caller leaves them out of the loss)."""
+        B, S = prev.shape[:2]
+        tone, w, release = self.drive(cond.flatten(0, 1))
+        view = lambda t: t.reshape(B, S, *t.shape[1:])
+        tone, w, release = view(tone), view(w), view(release)
+        la, live = self.dequantise(prev.flatten(0, 1))
+        la, live = view(la), view(live)
+        level = torch.full((B, KEYS, PARTIALS), FLOOR_LOG)
+        ys, sils = [], []
+        for j in range(S):
+            y, sil, level = self.step(cond[:, j], (tone[:, j], w[:, j], release[:, j]), la[:, j], live[:, j], level)
+            ys.append(y)
+            sils.append(sil)
+        return torch.stack(ys, 1), torch.stack(sils, 1), tone, w
+
+    def key_targets(self, target):
+        """[..., O] log-amplitudes -> [..., KEYS, PARTIALS]: what each key partial's oscillator holds."""
+        t = torch.cat([target, target[..., :1] * 0.0 + FLOOR_LOG], -1).index_select(-1, self.gather_idx)
+        return t.reshape(*target.shape[:-1], KEYS, PARTIALS)
 
     def token_logits(self, y, sil_logit, prev_clock):
         """-> logits [N, K, V]: the distance head (see the module docstring)."""
@@ -119,37 +168,25 @@ class PianoLM(nn.Module):
             + (C * C).sum(2).unsqueeze(1)                                                # [K, N, V-1]
         lg = -self.beta * (d - d.amin(2, keepdim=True))
         zero0 = sil_logit + torch.logsumexp(lg[0], 1, keepdim=True)                      # p(silence) = sigmoid(sil_logit)
-        zeros = torch.full_like(lg[1:, :, :1], -1e4)                                     # silence only via codebook 0
+        zeros = lg[1:, :, :1] * 0.0 - 1e4                                                 # silence only via codebook 0
         sound = torch.cat([torch.cat([zero0.unsqueeze(0), zeros], 0), lg], 2).transpose(0, 1)   # [N, K, V]
         nxt = torch.remainder(prev_clock, CLOCK_PERIOD) + 1                              # [N, 1]
         vocab = torch.arange(V, dtype=torch.int64).unsqueeze(0)
         clock = (vocab == nxt).to(torch.float32) * CLOCK_MARGIN
         return torch.cat([sound, clock.unsqueeze(1)], 1)
 
-    def forward(self, prev1, prev2, cond):
-        """Teacher forcing: tokens of frames f-1 and f-2 [N, K], cond [N, L+1, C] -> y [N, O], silence logit [N, 1]."""
-        la1, live1 = self.dequantise(prev1)
-        la2, live2 = self.dequantise(prev2)
-        return self.predict(cond, la1, live1, la2, live2)
-
 
 class PianoLMStep(nn.Module):
-    """Exported step: (tokens [B,K] of frame f-1, cond [B,L+1,C], state [B,1,O+1]) -> (logits [B,K,V], state).
-
-    The state holds frame f-1's sound as the next step's "frame f-2"; all zeros (the contract's
-    initial state) decodes to silence.
-    """
+    """Exported step: (tokens [B,K] of frame f-1, cond [B,L+1,C], state [B,KEYS,PARTIALS])
+    -> (logits [B,K,V], state). The state is each key's level minus FLOOR_LOG, so the contract's
+    all-zeros initial state is silence."""
 
     def __init__(self, lm):
         super().__init__()
         self.lm = lm
 
     def forward(self, tokens, cond, state_in):
-        O = self.lm.n_osc
-        la1, live1 = self.lm.dequantise(tokens)
-        la2 = state_in[:, 0, :O] + FLOOR_LOG
-        live2 = state_in[:, 0, O:O + 1]
-        y, sil = self.lm.predict(cond, la1, live1, la2, live2)
+        la, live = self.lm.dequantise(tokens)
+        y, sil, level = self.lm.step(cond, self.lm.drive(cond), la, live, state_in + FLOOR_LOG)
         logits = self.lm.token_logits(y, sil, tokens[:, K - 1:K])
-        state_out = torch.cat([la1 - FLOOR_LOG, live1], 1).unsqueeze(1)
-        return logits, state_out
+        return logits, level - FLOOR_LOG

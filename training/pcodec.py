@@ -65,8 +65,15 @@ class BandTable(nn.Module):
         return e.reshape(*e.shape[:-2], K_CONTENT * self.width).index_select(-1, self.position)
 
     def split(self, y):                         # [N, O] -> [N, K_CONTENT, width] (zeros in the padding)
-        y = torch.cat([y, torch.zeros_like(y[:, :1])], 1)
+        y = torch.cat([y, y[:, :1] * 0.0], 1)                 # (zeros_like would lose static shapes in ONNX)
         return y.index_select(1, self.band_idx).reshape(y.shape[0], K_CONTENT, self.width)
+
+    def nearest(self, y):                       # [N, O] -> [N, O]: each band replaced by its nearest sound codeword
+        C = self.codewords()[:, 1:]                                                       # [K, V-1, width]
+        yb = self.split(y).transpose(0, 1)                                                # [K, N, width]
+        d = (C * C).sum(2).unsqueeze(1) - 2 * torch.matmul(yb, C.transpose(1, 2))         # [K, N, V-1] (+|y|^2)
+        best = torch.argmin(d, 2).t() + 1                                                 # [N, K]
+        return self.log_amplitudes(best)
 
     def codewords(self):                        # [K_CONTENT, V, width]
         return self.table.reshape(K_CONTENT, V, self.width)

@@ -3,13 +3,13 @@
 
     nice -n 19 /usr/bin/python3 training/train_lm.py --tokens training/work/tokens --codec training/work/codec/codec.pt --out training/work/lm
 
-Teacher forcing: every frame is a training example (its conditioning window, the
-tokens of the two frames before it, the codec analysis of the reference as the
-target), so batches are random frames from all pieces. Loss: a robust regression
-of the predicted log-amplitudes on the analysis (within 0.3 of the codec floor, only
-over-prediction counts: the codec cannot hear below it) plus the silence head's
-binary cross-entropy. Small noise on the previous frames' log-amplitudes makes the
-model robust to its own quantisation and sampling errors.
+Teacher forcing over runs of --seq consecutive frames (each frame sees its
+conditioning window and the true tokens of the frame before it; the key levels,
+the model's state, are carried through the run, the first --warmup frames only
+settling them), batches of runs from random places in all pieces. Target: the codec
+analysis of the reference. Loss: a robust regression of the predicted
+log-amplitudes on it (within 0.3 of the codec floor only over-prediction counts:
+the codec cannot hear below it) plus the silence head's binary cross-entropy.
 
 Resumable: a checkpoint every --ckpt-secs; the batch of step s is drawn from an
 RNG seeded with (seed, s). At the end beta (the distance head's sharpness) is set
@@ -49,59 +49,73 @@ class Frames:
         self.toks, self.feats, self.las = toks, feats, las
         self.index = np.array(index, np.int64)
 
+    def sequences(self, rng, n, length):
+        """n random runs of `length` consecutive frames: (piece, first frame) rows, each run in one piece."""
+        out = []
+        while len(out) < n * length:
+            i, f = self.index[rng.integers(0, len(self.index))]
+            if f + length <= len(self.las[i]):
+                out += [(i, f + j) for j in range(length)]
+        return np.array(out, np.int64)
+
     def batch(self, rows):
-        p1, p2, cw, y, sil = [], [], [], [], []
+        p1, cw, y, sil = [], [], [], []
         for i, f in rows:
             tok = self.toks[i]
             p1.append(tok[f + 1])
-            p2.append(tok[f])
             cw.append(self.feats[i][f:f + LOOKAHEAD + 1])
             y.append(self.las[i][f])
             sil.append(tok[f + 2, 0] == 0)
         t = lambda a, dt: torch.from_numpy(np.asarray(a, dt))
-        return t(p1, np.int64), t(p2, np.int64), t(cw, np.float32), t(y, np.float32), t(sil, np.float32)
+        return t(p1, np.int64), t(cw, np.float32), t(y, np.float32), t(sil, np.float32)
 
 
-def losses(model, batch, noise=0.0, gen=None):
-    p1, p2, cw, target, sil = batch
-    la1, live1 = model.dequantise(p1)
-    la2, live2 = model.dequantise(p2)
-    if noise > 0:
-        la1 = la1 + noise * torch.randn(la1.shape, generator=gen) * live1
-        la2 = la2 + noise * torch.randn(la2.shape, generator=gen) * live2
-    y, sil_logit = model.predict(cw, la1, live1, la2, live2)
+def losses(model, batch, n_seq, length, warmup):
+    """Runs of `length` frames; the first `warmup` of each only settle the key levels."""
+    p1, cw, target, sil = (t.reshape(n_seq, length, *t.shape[1:]) for t in batch)
+    y, sil_logit, tone, w = model(p1, cw, warmup)
+    y, sil_logit, target, sil = y[:, warmup:], sil_logit[:, warmup:, 0], target[:, warmup:], sil[:, warmup:]
+    sound = (1 - sil).unsqueeze(2)
+    reg = (robust(y, target) * sound).sum() / (sound.sum() * y.shape[2] + 1)
+    # The played keys' tones, straight in the log domain against what their partials' oscillators hold:
+    # through the sum of exponentials alone a tone that fell far below the floor would get no gradient.
+    tone, w = tone[:, warmup:], w[:, warmup:]
+    played = (w == 1).to(torch.float32) * model.valid
+    aux = (robust(tone, model.key_targets(target)) * played).sum() / (played.sum() + 1)
+    bce = F.binary_cross_entropy_with_logits(sil_logit, sil)
+    return reg + 0.5 * aux, bce, y, sil_logit
+
+
+def robust(y, target):
+    """Smooth L1 of log-amplitudes; near the codec floor only over-prediction counts."""
     err = torch.where(target <= QUIET, F.relu(y - QUIET), y - torch.clamp(target, min=QUIET))
-    sound = (1 - sil).unsqueeze(1)
-    reg = (F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.1, reduction="none") * sound).sum() / (sound.sum() * y.shape[1] + 1)
-    bce = F.binary_cross_entropy_with_logits(sil_logit[:, 0], sil)
-    return reg, bce, y, sil_logit
+    return F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.1, reduction="none")
 
 
 @torch.no_grad()
 def evaluate(model, held):
-    """held-out regression loss, silence accuracy, token agreement of codebook 0, per-dimension error of y
-    against the dequantised true tokens (what sets beta)."""
+    """held-out regression loss and silence accuracy over whole pieces, codebook-0 agreement and the
+    per-dimension error of y against the dequantised true tokens (what sets beta)."""
     model.eval()
-    reg_s = bce_s = silacc = tokacc = mse = 0.0
+    reg_s = silacc = tokacc = mse = 0.0
     n = nt = 0
-    for lo in range(0, len(held.index), 2048):
-        rows = held.index[lo:lo + 2048]
+    for i in range(len(held.toks)):
+        rows = held.index[held.index[:, 0] == i]
         b = held.batch(rows)
-        reg, bce, y, sl = losses(model, b)
-        sil = b[4]
-        reg_s += float(reg) * len(rows)
-        bce_s += float(bce) * len(rows)
-        silacc += float(((sl[:, 0] > 0).float() == sil).float().sum())
-        cur = torch.from_numpy(np.stack([held.toks[i][f + 2] for i, f in rows]))
-        logits = model.token_logits(y, sl, b[0][:, K - 1:K])
+        reg, _, y, sl = losses(model, b, 1, len(rows), 0)
+        y, sl, sil = y[0], sl[0], b[3]
+        cur = torch.from_numpy(held.toks[i][2:])
         sound = sil == 0
+        reg_s += float(reg) * len(rows)
+        silacc += float(((sl > 0).float() == sil).float().sum())
+        logits = model.token_logits(y, sl.unsqueeze(1), b[0][:, K - 1:K])
         tokacc += float((logits[:, 0].argmax(1) == cur[:, 0])[sound].float().sum())
         q, _ = model.dequantise(cur)
         mse += float(((y - q) ** 2)[sound].mean(1).sum())
         n += len(rows)
         nt += int(sound.sum())
     model.train()
-    return reg_s / n, bce_s / n, silacc / n, tokacc / max(1, nt), mse / max(1, nt)
+    return reg_s / n, silacc / n, tokacc / max(1, nt), mse / max(1, nt)
 
 
 def save(path, obj):
@@ -114,10 +128,11 @@ def main():
     ap.add_argument("--tokens", required=True)
     ap.add_argument("--codec", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=384)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--noise", type=float, default=0.15)
+    ap.add_argument("--seq", type=int, default=48, help="frames per training run")
+    ap.add_argument("--warmup", type=int, default=16, help="frames at the start of a run that only settle the key levels")
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--ckpt-secs", type=float, default=120)
     args = ap.parse_args()
@@ -147,11 +162,11 @@ def main():
     run = {}
     while step < args.steps:
         rng = np.random.default_rng([args.seed, step])
-        gen = torch.Generator().manual_seed(int(rng.integers(1 << 62)))
-        rows = train.index[rng.integers(0, len(train.index), args.batch)]
+        n_seq = args.batch // args.seq
+        batch = train.batch(train.sequences(rng, n_seq, args.seq))
         for g in opt.param_groups:
             g["lr"] = sched(step)
-        reg, bce, _, _ = losses(model, train.batch(rows), args.noise, gen)
+        reg, bce, _, _ = losses(model, batch, n_seq, args.seq, args.warmup)
         loss = reg + 0.1 * bce
         opt.zero_grad()
         loss.backward()
@@ -164,13 +179,13 @@ def main():
             fps = (step - s0) * args.batch / (time.time() - t0)
             print(f"step {step} reg {run['reg']:.4f} bce {run['bce']:.4f} {fps:.0f} frames/s", flush=True)
         if step % 500 == 0 or step == args.steps:
-            r, b, sa, ta, mse = evaluate(model, held)
-            print(f"step {step} held-out reg {r:.4f} bce {b:.4f} silence acc {sa:.3f} "
+            r, sa, ta, mse = evaluate(model, held)
+            print(f"step {step} held-out reg {r:.4f} silence acc {sa:.3f} "
                   f"codebook-0 agreement {ta:.3f} mse vs tokens {mse:.3f}", flush=True)
         if time.time() - t_last > args.ckpt_secs or step == args.steps:
             save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
             t_last = time.time()
-    _, _, _, _, mse = evaluate(model, held)
+    _, _, _, mse = evaluate(model, held)
     model.beta.fill_(1.0 / (2.0 * mse))
     print(f"lm: beta = 1 / (2 * {mse:.4f}) = {float(model.beta):.3f}", flush=True)
     save(final, {"model": model.state_dict(), "step": step, "args": vars(args)})

@@ -85,12 +85,13 @@ public sealed class CliFixture : IDisposable
         return dir;
     }
 
-    /// <summary><c>render examples/demo.mid -o PATH OPTIONS</c>, once per distinct option list; asserts success.</summary>
+    /// <summary><c>render examples/demo.mid -o PATH --model FIXTURE OPTIONS</c>, once per distinct option list;
+    /// asserts success. The small fixture keeps these tests about the command line, not the instrument.</summary>
     public (CliResult Result, string Path) Demo(params string[] options) =>
         _renders.GetOrAdd(string.Join('\u0001', options), _ => new(() =>
         {
             var path = NewPath("demo.wav");
-            var result = CliRunner.Run(["render", "examples/demo.mid", "-o", path, .. options]);
+            var result = CliRunner.Run(["render", "examples/demo.mid", "-o", path, "--model", RepositoryPaths.FixtureModel, .. options]);
             Assert.True(result.ExitCode == 0, result.ToString());
             Assert.True(File.Exists(path), result.ToString());
             return (result, path);

@@ -7,7 +7,7 @@ namespace Sostenuto.Engine.Tests.Cli;
 
 /// <summary>
 /// The real <c>sostenuto</c> command line, run as a process (<c>dotnet sostenuto.dll ...</c>) on
-/// examples/demo.mid and the default model (models/default, the untrained fixture).
+/// examples/demo.mid, with the small untrained fixture model unless a test is about the default model.
 /// </summary>
 [Collection(CliCollection.Name)]
 public class CliTests(CliFixture cli, ITestOutputHelper log)
@@ -21,8 +21,8 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
     {
         var first = cli.NewPath("seed7-a.wav");
         var second = cli.NewPath("seed7-b.wav");
-        var a = CliRunner.Run("render", Demo, "-o", first, "--seed", "7");
-        var b = CliRunner.Run("render", Demo, "-o", second, "--seed", "7");
+        var a = CliRunner.Run("render", Demo, "-o", first, "--seed", "7", "--model", RepositoryPaths.FixtureModel);
+        var b = CliRunner.Run("render", Demo, "-o", second, "--seed", "7", "--model", RepositoryPaths.FixtureModel);
         log.WriteLine(a.ToString());
         Assert.True(a.ExitCode == 0, a.ToString());
         Assert.True(b.ExitCode == 0, b.ToString());
@@ -124,7 +124,7 @@ public class CliTests(CliFixture cli, ITestOutputHelper log)
     [Fact]
     public void InfoPrintsTheContract()
     {
-        var r = CliRunner.Run("info");
+        var r = CliRunner.Run("info", "--model", RepositoryPaths.FixtureModel);
         log.WriteLine(r.ToString());
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Equal("", r.Stderr);
