@@ -22,7 +22,7 @@ codebook k's logit for codeword c is -beta * |y_k - c|^2, where y_k is y's band 
 -- the quantisation the codec's encoder applies to real audio. beta = 1 / (2 sigma^2),
 sigma^2 the held-out per-dimension error of y, so the logits are the Gaussian
 likelihood of each codeword. Codebook 0's token 0 (silence) gets the silence head's
-probability. The clock codebook (the last) is not learned: the next clock token
+logit relative to the best codeword. The clock codebook (the last) is not learned: the next clock token
 (prev mod 511) + 1 gets a logit margin of CLOCK_MARGIN.
 
 Trained by regression of y on the codec analysis of the reference audio (not on
@@ -113,7 +113,8 @@ class PianoLM(nn.Module):
     def step(self, cond, drive, la1, live1, level1):
         """One frame: the MIDI's drive, the previous frame as decoded from its tokens (la1 [N, O],
         live1 [N, 1]) and each key's own previous level [N, KEYS, PARTIALS] ->
-        y [N, O] (predicted log-amplitudes), silence logit [N, 1], level [N, KEYS, PARTIALS].
+        y [N, O] (predicted log-amplitudes), silence logit [N, 1], level [N, KEYS, PARTIALS] and the
+        silence head's inputs [N, 2(L+1)+2].
 
         level = w * tone + (1 - w) * (min(own previous level, what was played) + release).
         The previous frame enters only through the decaying branch, and only below the key's own
@@ -135,7 +136,7 @@ class PianoLM(nn.Module):
         snd = cond[:, :, feature_slice("note_sounding")].amax(2)                        # [N, L+1]
         ons = cond[:, :, feature_slice("note_onset")].amax(2)
         s_in = torch.cat([snd, ons, live1, torch.log(total.sum(1, keepdim=True) + 1e-6) / 5], 1)
-        return y, self.silence(s_in), level
+        return y, self.silence(s_in), level, s_in
 
     def forward(self, prev, cond, warmup):
         """Teacher forcing over runs of frames: tokens of frame f-1 [B, S, K], cond [B, S, L+1, C]
@@ -150,7 +151,7 @@ class PianoLM(nn.Module):
         level = torch.full((B, KEYS, PARTIALS), FLOOR_LOG)
         ys, sils = [], []
         for j in range(S):
-            y, sil, level = self.step(cond[:, j], (tone[:, j], w[:, j], release[:, j]), la[:, j], live[:, j], level)
+            y, sil, level, _ = self.step(cond[:, j], (tone[:, j], w[:, j], release[:, j]), la[:, j], live[:, j], level)
             ys.append(y)
             sils.append(sil)
         return torch.stack(ys, 1), torch.stack(sils, 1), tone, w
@@ -167,7 +168,10 @@ class PianoLM(nn.Module):
         d = (yb * yb).sum(2, keepdim=True) - 2 * torch.matmul(yb, C.transpose(1, 2)) \
             + (C * C).sum(2).unsqueeze(1)                                                # [K, N, V-1]
         lg = -self.beta * (d - d.amin(2, keepdim=True))
-        zero0 = sil_logit + torch.logsumexp(lg[0], 1, keepdim=True)                      # p(silence) = sigmoid(sil_logit)
+        # Silence against the best codeword (whose logit is 0): the most likely token is silence
+        # exactly when the silence head says more likely than not, so low temperatures keep the
+        # silence head's decision instead of drowning it in the spread of the codewords.
+        zero0 = sil_logit + lg[0, :, :1] * 0.0
         zeros = lg[1:, :, :1] * 0.0 - 1e4                                                 # silence only via codebook 0
         sound = torch.cat([torch.cat([zero0.unsqueeze(0), zeros], 0), lg], 2).transpose(0, 1)   # [N, K, V]
         nxt = torch.remainder(prev_clock, CLOCK_PERIOD) + 1                              # [N, 1]
@@ -187,6 +191,6 @@ class PianoLMStep(nn.Module):
 
     def forward(self, tokens, cond, state_in):
         la, live = self.lm.dequantise(tokens)
-        y, sil, level = self.lm.step(cond, self.lm.drive(cond), la, live, state_in + FLOOR_LOG)
+        y, sil, level, _ = self.lm.step(cond, self.lm.drive(cond), la, live, state_in + FLOOR_LOG)
         logits = self.lm.token_logits(y, sil, tokens[:, K - 1:K])
         return logits, level - FLOOR_LOG

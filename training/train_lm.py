@@ -8,7 +8,7 @@ conditioning window and the true tokens of the frame before it; the key levels,
 the model's state, are carried through the run, the first --warmup frames only
 settling them), batches of runs from random places in all pieces. Target: the codec
 analysis of the reference. Loss: a robust regression of the predicted
-log-amplitudes on it (within 0.3 of the codec floor only over-prediction counts:
+log-amplitudes on it, silent frames included (near the codec floor only over-prediction counts:
 the codec cannot hear below it) plus the silence head's binary cross-entropy.
 
 Resumable: a checkpoint every --ckpt-secs; the batch of step s is drawn from an
@@ -29,8 +29,9 @@ from common import K, K_CONTENT, LOOKAHEAD, nice_torch  # noqa: E402
 torch = nice_torch()
 import torch.nn.functional as F  # noqa: E402
 from lm import FLOOR_LOG, PianoLM  # noqa: E402
+from oscillators import KEYS, PARTIALS  # noqa: E402
 
-QUIET = FLOOR_LOG + 0.3   # log-amplitudes below this are inaudible: only over-prediction counts there
+QUIET = FLOOR_LOG + 0.05  # log-amplitudes below this are inaudible: only over-prediction counts there
 
 
 class Frames:
@@ -75,8 +76,9 @@ def losses(model, batch, n_seq, length, warmup):
     p1, cw, target, sil = (t.reshape(n_seq, length, *t.shape[1:]) for t in batch)
     y, sil_logit, tone, w = model(p1, cw, warmup)
     y, sil_logit, target, sil = y[:, warmup:], sil_logit[:, warmup:, 0], target[:, warmup:], sil[:, warmup:]
-    sound = (1 - sil).unsqueeze(2)
-    reg = (robust(y, target) * sound).sum() / (sound.sum() * y.shape[2] + 1)
+    # Silent frames count too (their target is the floor everywhere): otherwise nothing keeps the
+    # keys that are not playing quiet, and 438 oscillators just above the floor are a -50 dB hiss.
+    reg = robust(y, target).mean()
     # The played keys' tones, straight in the log domain against what their partials' oscillators hold:
     # through the sum of exponentials alone a tone that fell far below the floor would get no gradient.
     tone, w = tone[:, warmup:], w[:, warmup:]
@@ -118,6 +120,46 @@ def evaluate(model, held):
     return reg_s / n, silacc / n, tokacc / max(1, nt), mse / max(1, nt)
 
 
+@torch.no_grad()
+def play(model, frames, pieces):
+    """The model playing `pieces` on its own, as the engine runs it (each frame quantised to its
+    nearest codewords, silent when the silence head says so, fed back): the silence head's inputs
+    [frames, F] and the true silence flags [frames]."""
+    n = min(len(frames.las[i]) for i in pieces)
+    cond = torch.from_numpy(np.stack([np.stack([frames.feats[i][f:f + LOOKAHEAD + 1] for f in range(n)])
+                                      for i in pieces]).astype(np.float32))             # [B, n, L+1, C]
+    B = len(pieces)
+    la = torch.full((B, model.n_osc), FLOOR_LOG)
+    live = torch.zeros(B, 1)
+    level = torch.full((B, KEYS, PARTIALS), FLOOR_LOG)
+    xs = []
+    for f in range(n):
+        y, sl, level, s_in = model.step(cond[:, f], model.drive(cond[:, f]), la, live, level)
+        xs.append(s_in)
+        live = (sl > 0).to(torch.float32)
+        la = model.bands.nearest(y) * live + FLOOR_LOG * (1 - live)
+    truth = np.stack([frames.toks[i][2:2 + n, 0] == 0 for i in pieces], 1)             # [n, B]
+    return torch.stack(xs).flatten(0, 1), torch.from_numpy(truth.reshape(-1).astype(np.float32))
+
+
+def calibrate_silence(model, frames, seed, rounds=2, pieces=16):
+    """Refit the silence head on the model's own playing. Teacher-forced, it leans on "was the
+    previous frame silent", which holds on the reference and nowhere else; playing on its own the
+    model must decide from the MIDI and the energy it predicts."""
+    rng = np.random.default_rng([seed, 1])
+    chosen = rng.choice(len(frames.toks), min(pieces, len(frames.toks)), replace=False)
+    opt = torch.optim.Adam(model.silence.parameters(), lr=3e-3)
+    for r in range(rounds):
+        x, t = play(model, frames, chosen)
+        for _ in range(300):
+            loss = F.binary_cross_entropy_with_logits(model.silence(x)[:, 0], t)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        acc = float(((model.silence(x)[:, 0] > 0).float() == t).float().mean())
+        print(f"lm: silence head refit on its own playing, round {r + 1}: bce {float(loss):.4f} accuracy {acc:.3f}", flush=True)
+
+
 def save(path, obj):
     torch.save(obj, path + ".tmp")
     os.replace(path + ".tmp", path)
@@ -128,7 +170,7 @@ def main():
     ap.add_argument("--tokens", required=True)
     ap.add_argument("--codec", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--steps", type=int, default=1600)
     ap.add_argument("--batch", type=int, default=384)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--seq", type=int, default=48, help="frames per training run")
@@ -185,6 +227,8 @@ def main():
         if time.time() - t_last > args.ckpt_secs or step == args.steps:
             save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
             t_last = time.time()
+    model.eval()
+    calibrate_silence(model, train, args.seed)
     _, _, _, mse = evaluate(model, held)
     model.beta.fill_(1.0 / (2.0 * mse))
     print(f"lm: beta = 1 / (2 * {mse:.4f}) = {float(model.beta):.3f}", flush=True)

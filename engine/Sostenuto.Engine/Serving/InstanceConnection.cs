@@ -145,7 +145,7 @@ public sealed class InstanceConnection
         if (live)
         {
             SpeculativeRingWriter.WarmUp(_package);
-            _live = new SpeculativeRingWriter(_session, _ring);
+            _live = new SpeculativeRingWriter(_session, _ring, (int)Math.Min(hello.MaxBlockSize, 1 << 16));
             _live.Update(); // the horizon of silence, before the plug-in reads render time 0 only D after the Welcome
         }
         long lookahead = _session.LatencySamples;

@@ -53,7 +53,7 @@ public sealed class LiveRingTests(FixtureModel fixture, ITestOutputHelper output
         using var testRing = new TestAudioRing(1 << 16);
         using var ring = SharedAudioRing.Open(testRing.Name);
         using var session = new RenderSession(fixture.Package, new RenderSettings(Rate, Seed: 0, SpeculationSamples: SpeculativeRingWriter.SpeculationFor(Rate, block)));
-        var writer = new SpeculativeRingWriter(session, ring);
+        var writer = new SpeculativeRingWriter(session, ring, block);
         var splices = new List<(long, long)>(4096);
         writer.SpliceObserver = (change, start) => splices.Add((change, start));
 

@@ -90,7 +90,7 @@ public sealed class AllocationTests(FixtureModel fixture)
         using var testRing = new TestAudioRing(1 << 16);
         using var ring = SharedAudioRing.Open(testRing.Name);
         using var session = new RenderSession(fixture.Package, new RenderSettings(rate, Seed: 1, SpeculationSamples: SpeculativeRingWriter.SpeculationFor(rate, block)));
-        var writer = new SpeculativeRingWriter(session, ring);
+        var writer = new SpeculativeRingWriter(session, ring, block);
         var left = new float[block];
         var right = new float[block];
         long s = 0;
