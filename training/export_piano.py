@@ -52,9 +52,9 @@ def manifest(args):
         "version": args.version,
         "description": ("Piano trained in this repository (training/build_default.sh): a key-factorised "
                         "autoregressive token model conditioned on MIDI (one small network shared by the 88 keys, "
-                        "reading the previous frames' tokens; a distance head over the codec's codebooks gives the "
-                        "logits), over a parametric codec (438 piano-partial oscillators, "
-                        "log-amplitudes quantised by a 4x512 k-means residual VQ, plus a frame-clock codebook that "
+                        "reading the previous frame's tokens and its own per-key levels; a distance head over the "
+                        "codec's codebooks gives the logits), over a parametric codec (438 piano-partial oscillators, "
+                        "log-amplitudes quantised by a k-means product VQ of 32 bands x 512, plus a frame-clock codebook that "
                         "keeps oscillator phases continuous), trained on FluidSynth renders of procedurally "
                         "generated piano MIDI. See docs/model-card.md."),
         "license": "MIT",
@@ -242,10 +242,10 @@ def main():
     ap.add_argument("--lm", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--tokens", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "tokens"))
-    ap.add_argument("--version", default="1.0.0")
-    ap.add_argument("--temperature", type=float, default=1.0)
+    ap.add_argument("--version", default="2.0.0")
+    ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--top-k", type=int, default=0)
-    ap.add_argument("--top-p", type=float, default=0.95)
+    ap.add_argument("--top-p", type=float, default=1.0)
     ap.add_argument("--no-determinism-check", action="store_true")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
