@@ -100,10 +100,11 @@ public sealed class SpeculativeRingWriter
             return;
         }
         _session.Rewind(at);
-        // Just enough new audio to cover the fade and the blocks the reader may claim meanwhile, so the
-        // note is heard as soon as possible; the rest of the horizon follows in FillAhead (the splice
-        // drops the old audio beyond what it writes).
-        int n = (int)Math.Min(4L * CrossFadeSamples, _ring.ReadPosition + _ring.CapacityFrames - at);
+        // The splice drops the old audio beyond what it writes, and until FillAhead has rendered the rest
+        // of the horizon that is all the reader has: write enough (half the horizon, 50 ms) that this thread
+        // being preempted between the two does not starve the reader. Rendering it first delays the splice
+        // by well under a millisecond of compute.
+        int n = (int)Math.Min(Math.Min(Math.Max(4L * CrossFadeSamples, HorizonSamples / 2), Block), _ring.ReadPosition + _ring.CapacityFrames - at);
         if (n <= 0) { _session.Rewind(at); return; }
         int got = _session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
         long start = _ring.Splice(at, _left.AsSpan(0, got), _right.AsSpan(0, got), CrossFadeSamples);
