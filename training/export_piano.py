@@ -12,7 +12,6 @@ decode to exact 0.0; decoding in the engine's chunks (window/chunk/overlap)
 equals decoding the whole sequence at once; a second export is byte-identical.
 """
 import argparse
-import json
 import os
 import sys
 import tempfile

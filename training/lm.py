@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import CLOCK_PERIOD, FEATURES, K, K_CONTENT, LOOKAHEAD, V, feature_slice
+from common import CLOCK_PERIOD, K, K_CONTENT, LOOKAHEAD, V, feature_slice
 from oscillators import KEYS, LOWEST, N_OSC, PARTIALS, partial_map
 from pcodec import FLOOR, BandTable
 
@@ -163,10 +163,7 @@ class PianoLM(nn.Module):
 
     def token_logits(self, y, sil_logit, prev_clock):
         """-> logits [N, K, V]: the distance head (see the module docstring)."""
-        C = self.bands.codewords()[:, 1:]                                                # [K, V-1, width]
-        yb = self.bands.split(y).transpose(0, 1)                                         # [K, N, width]
-        d = (yb * yb).sum(2, keepdim=True) - 2 * torch.matmul(yb, C.transpose(1, 2)) \
-            + (C * C).sum(2).unsqueeze(1)                                                # [K, N, V-1]
+        d = self.bands.distances(y)                                                      # [K, N, V-1]
         lg = -self.beta * (d - d.amin(2, keepdim=True))
         # Silence against the best codeword (whose logit is 0): the most likely token is silence
         # exactly when the silence head says more likely than not, so low temperatures keep the

@@ -68,11 +68,13 @@ class BandTable(nn.Module):
         y = torch.cat([y, y[:, :1] * 0.0], 1)                 # (zeros_like would lose static shapes in ONNX)
         return y.index_select(1, self.band_idx).reshape(y.shape[0], K_CONTENT, self.width)
 
-    def nearest(self, y):                       # [N, O] -> [N, O]: each band replaced by its nearest sound codeword
+    def distances(self, y):                     # [N, O] -> [K_CONTENT, N, V-1]: |band - codeword|^2, sound codewords
         C = self.codewords()[:, 1:]                                                       # [K, V-1, width]
         yb = self.split(y).transpose(0, 1)                                                # [K, N, width]
-        d = (C * C).sum(2).unsqueeze(1) - 2 * torch.matmul(yb, C.transpose(1, 2))         # [K, N, V-1] (+|y|^2)
-        best = torch.argmin(d, 2).t() + 1                                                 # [N, K]
+        return (yb * yb).sum(2, keepdim=True) - 2 * torch.matmul(yb, C.transpose(1, 2)) + (C * C).sum(2).unsqueeze(1)
+
+    def nearest(self, y):                       # [N, O] -> [N, O]: each band replaced by its nearest sound codeword
+        best = torch.argmin(self.distances(y), 2).t() + 1                                 # [N, K]
         return self.log_amplitudes(best)
 
     def codewords(self):                        # [K_CONTENT, V, width]
@@ -159,9 +161,6 @@ class PCodec(nn.Module):
     def analyse(self, audio, T):                # [S] (numpy) -> log-amplitudes [T, O] (numpy)
         x = torch.from_numpy(np.pad(audio, (0, max(0, T * HOP - len(audio))))[:T * HOP])[None]
         return self.analysis(x)[0].numpy()
-
-    def encode_audio(self, audio, silent):      # [S], bool [T] (numpy) -> tokens [K_CONTENT, T]
-        return self.quantise(self.analyse(audio, len(silent)), silent)
 
     def quantise(self, la, silent):             # [T, O], bool [T] -> tokens [K_CONTENT, T] (nearest codeword per band)
         toks = np.zeros((K_CONTENT, len(silent)), np.int64)

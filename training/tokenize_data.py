@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import HOP, V, clock_tokens, nice_torch, read_wav  # noqa: E402
+from common import V, clock_tokens, nice_torch, read_wav  # noqa: E402
 
 torch = nice_torch()
 from pcodec import PCodec  # noqa: E402

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import K, K_CONTENT, LOOKAHEAD, nice_torch  # noqa: E402
+from common import K, LOOKAHEAD, nice_torch  # noqa: E402
 
 torch = nice_torch()
 import torch.nn.functional as F  # noqa: E402
