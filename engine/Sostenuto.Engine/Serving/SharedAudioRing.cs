@@ -125,21 +125,23 @@ public sealed unsafe class SharedAudioRing : IDisposable
     /// cross-fading linearly from the old audio over the first <paramref name="crossFade"/> frames, and
     /// moves the write position to the block's end (down as well as up: what lay beyond was rendered on a
     /// future that did not happen). Slots the consumer has claimed are never touched: the splice starts at
-    /// max(from, claim) and the new audio before that is dropped. Returns that start.
+    /// max(from, claim + <paramref name="claimMargin"/>) and the new audio before that is dropped. Returns that start.
     /// </summary>
     /// <remarks>
     /// A consumer that claims its next block while a splice is in progress stops short at the splice
-    /// (an underrun), so the announced window is kept to a few copies: the cross-faded samples are
+    /// (an underrun). A margin of one block above the claim, taken when the splice is announced, means
+    /// the consumer must claim twice inside the announced window to meet it; and the window is kept to a few copies: the cross-faded samples are
     /// computed before the announcement, and the method is compiled fully optimised from its first call
     /// (no tier-0 code, no on-stack replacement in the middle of a splice).
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public long Splice(long from, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade)
+    public long Splice(long from, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade, int claimMargin)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(claimMargin);
         long oldWrite = WritePosition;
         // Never announce below what the reader has already claimed (it may be copying that block now and
-        // would stop short at the announcement): only its next claim can meet the splice in progress.
-        long announced = Math.Max(from, ReadClaim);
+        // would stop short at the announcement); with a margin, not even where its next claim ends.
+        long announced = Math.Max(from, ReadClaim + claimMargin);
         long end = Math.Min(from + left.Length, ReadPosition + CapacityFrames);
         int count = (int)Math.Max(0, end - announced);
         if (_spliceScratch[0].Length < count) GrowSpliceScratch(count);

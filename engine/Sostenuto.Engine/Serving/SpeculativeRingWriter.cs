@@ -90,8 +90,9 @@ public sealed class SpeculativeRingWriter
         long written = _session.Position; // equal to the ring's write position between calls
         // One block above the reader's claim: its next block then ends below the splice, so only a reader
         // two blocks ahead of this thread (preempted that long mid-splice) can meet the splice in progress
-        // and stop short (at the claim itself, any block that began during the copy could: the likely cause
-        // of the 15 underrun blocks of a 10-minute, 4-instance soak).
+        // and stop short. The margin is taken again when the splice is announced (Splice's claimMargin):
+        // rendering the new audio takes about a period, and a margin taken only before it would be gone by
+        // then, leaving a reader that happens to claim during the copy to stop short (a CI underrun).
         long at = Math.Max(from, _ring.ReadClaim + _maxBlock);
         if (at >= written)
         {
@@ -107,7 +108,7 @@ public sealed class SpeculativeRingWriter
         int n = (int)Math.Min(Math.Min(Math.Max(4L * CrossFadeSamples, HorizonSamples / 2), Block), _ring.ReadPosition + _ring.CapacityFrames - at);
         if (n <= 0) { _session.Rewind(at); return; }
         int got = _session.Render(_left.AsSpan(0, n), _right.AsSpan(0, n));
-        long start = _ring.Splice(at, _left.AsSpan(0, got), _right.AsSpan(0, got), CrossFadeSamples);
+        long start = _ring.Splice(at, _left.AsSpan(0, got), _right.AsSpan(0, got), CrossFadeSamples, _maxBlock);
         Splices++;
         SpliceObserver?.Invoke(from, start);
     }
