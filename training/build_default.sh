@@ -15,7 +15,7 @@ WORK="${WORK:-$here/work}"
 OUT="${OUT:-$root/models/piano}"
 TRAIN_PIECES="${TRAIN_PIECES:-100}"
 EVAL_PIECES="${EVAL_PIECES:-6}"
-LM_STEPS="${LM_STEPS:-1600}"
+LM_STEPS="${LM_STEPS:-2400}"
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$WORK"
 stage() { echo "=== $(date -u +%FT%TZ) $*"; }

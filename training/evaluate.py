@@ -297,7 +297,7 @@ def main():
                                          args.seed, args.engine_args.split())
         speeds.append((name, n / SR, secs, speed))
         with torch.no_grad():
-            tok, _ = encode(codec, ref, silent)
+            tok, _ = encode(codec, ref, silent, feat)
             cod = np.clip(codec.decode_tokens(torch.from_numpy(tok)[None])[0].numpy(), -1, 1)
         sine = sine_render(feat, n)
         sine *= np.sqrt((ref ** 2).mean() / ((sine ** 2).mean() + 1e-12))

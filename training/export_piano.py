@@ -177,7 +177,7 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     prev = toks[:n]
     with torch.no_grad():
         y, sil, _, _ = lm(torch.from_numpy(prev)[None], torch.from_numpy(cw)[None], 0)
-        full = lm.token_logits(y[0], sil[0], torch.from_numpy(prev[:, K - 1:K])).numpy()   # [n, K, V]
+        full = lm.token_logits(y[0], sil[0], torch.from_numpy(prev[:, K - 1:K]), torch.from_numpy(cw)).numpy()   # [n, K, V]
     S = (1, KEYS, PARTIALS)
     sess = ort.session(os.path.join(out, "lm_step.onnx"))
     st_t = torch.zeros(S)
@@ -241,7 +241,7 @@ def main():
     ap.add_argument("--lm", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--tokens", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "tokens"))
-    ap.add_argument("--version", default="2.0.0")
+    ap.add_argument("--version", default="2.1.0")
     ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--top-k", type=int, default=0)
     ap.add_argument("--top-p", type=float, default=1.0)

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import HOP, nice_torch, read_wav  # noqa: E402
+from common import nice_torch, read_wav  # noqa: E402
 
 torch = nice_torch()
 from pcodec import PCodec  # noqa: E402
@@ -38,9 +38,9 @@ def main():
     feats = []
     for npz in sorted(glob.glob(os.path.join(args.data, "train_*.npz"))):
         x, _ = read_wav(npz[:-4] + ".wav")
-        silent = np.load(npz)["silent"]
-        T = len(silent)
-        la = pc.analysis(torch.from_numpy(np.pad(x, (0, max(0, T * HOP - len(x))))[:T * HOP])[None])[0].numpy()
+        d = np.load(npz)
+        silent = d["silent"]
+        la = pc.analyse(x, d["feat"])
         feats.append(la[~silent])
     feats = np.concatenate(feats)
     print(f"pcodec: {len(feats)} sounding frames x {feats.shape[1]} oscillators", flush=True)

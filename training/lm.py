@@ -12,7 +12,11 @@ whole frame. For frame f and key k it sees:
   previous frame (the state). A released note decays from the lower of the two: from
   what was actually played, not from what was planned (see step()).
 
-It predicts the log-amplitudes of its 16 partials; the keys' amplitudes are summed
+It predicts the log-amplitudes of its 16 partials: the shared network's output plus a
+per-key, per-partial linear term in a few basis functions of the key's own velocity and
+age (TONE_BASIS). The network alone is smooth across the keyboard, and a sampled piano
+is not: each key's samples have their own partial balance, attack and decay, and the
+top octaves came out 10-13 dB quiet without their second partial. The keys' amplitudes are summed
 into the codec's 438 oscillators (partials of different keys that share an
 oscillator add up), giving the frame's predicted log-amplitude vector y. A small
 head predicts whether the frame is silent (the codec's silence token).
@@ -42,8 +46,12 @@ FLOOR_LOG = math.log(FLOOR)      # the codec's log-amplitude of silence
 AGE_TAUS = (0.05, 0.25, 1.0, 4.0)
 KEY_FEATURES = 6 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, sounding, velocity, pedal + ages
 KEY_EMB = 16
+TONE_BASIS_TAUS = (0.05, 0.25, 1.0)   # the attack, the early and the late decay
+TONE_BASIS = 2 + len(TONE_BASIS_TAUS)  # per key partial: a level, a velocity slope, one weight per decay
 HIDDEN = 112
 CLOCK_MARGIN = 80.0
+QUIET_PARTIAL = 1e-3              # -60 dBFS: a frame with no partial above it, and nothing played, is silence
+SILENCE_MARGIN = 60.0
 LA_MID, LA_SCALE = -5.0, 2.5      # input normalisation of log-amplitudes
 
 
@@ -78,6 +86,7 @@ class PianoLM(nn.Module):
         self.register_buffer("beta", torch.tensor(2.0))                        # set from held-out error after training
         self.key_emb = nn.Parameter(torch.randn(KEYS, KEY_EMB) * 0.1)
         n_in = (LOOKAHEAD + 1) * KEY_FEATURES + 1 + KEY_EMB
+        self.key_tone = nn.Parameter(torch.zeros(KEYS, PARTIALS, TONE_BASIS))
         self.tone = nn.Sequential(nn.Linear(n_in, HIDDEN), nn.GELU(), nn.Linear(HIDDEN, HIDDEN), nn.GELU(),
                                   nn.Linear(HIDDEN, PARTIALS))
         nn.init.constant_(self.tone[-1].bias, FLOOR_LOG + 1.5)
@@ -102,8 +111,11 @@ class PianoLM(nn.Module):
         kf = key_features(cond)
         ones = kf[:, :, :1] * 0.0 + 1.0                # not torch.ones/ones_like: the export keeps static shapes
         base = torch.cat([kf, self.pitch * ones, self.key_emb * ones], 2)
-        tone = torch.clamp(self.tone(base), max=2.0)
         key = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]          # [N, L+1, KEYS]
+        snd0, age0 = key("note_sounding")[:, 0], key("note_age")[:, 0]                   # [N, KEYS]
+        basis = [ones[:, :, 0], key("note_velocity")[:, 0]] + [torch.exp(age0 * (-1.0 / t)) * snd0 for t in TONE_BASIS_TAUS]
+        own = torch.matmul(self.key_tone, torch.stack(basis, 2).unsqueeze(3)).squeeze(3)  # [N, KEYS, PARTIALS]
+        tone = torch.clamp(self.tone(base) + own, max=2.0)
         playing = torch.cat([key("note_sounding")[:, :1], key("note_onset")], 1).amax(1).unsqueeze(2)
         w = torch.clamp(playing + torch.sigmoid(self.gate(base)), max=1.0)
         pedal = cond[:, 0, feature_slice("pedal")].unsqueeze(1) * ones
@@ -161,8 +173,18 @@ class PianoLM(nn.Module):
         t = torch.cat([target, target[..., :1] * 0.0 + FLOOR_LOG], -1).index_select(-1, self.gather_idx)
         return t.reshape(*target.shape[:-1], KEYS, PARTIALS)
 
-    def token_logits(self, y, sil_logit, prev_clock):
-        """-> logits [N, K, V]: the distance head (see the module docstring)."""
+    def token_logits(self, y, sil_logit, prev_clock, cond):
+        """-> logits [N, K, V]: the distance head (see the module docstring).
+
+        Silence is certain (SILENCE_MARGIN) when no key sounds or is struck in the conditioning
+        window and no predicted partial reaches QUIET_PARTIAL: the learned
+        silence head alone let release tails end in a -78 dBFS murmur (near-floor codewords)
+        where the reference is digital silence, which the evaluation counted as spurious pitches.
+        Applied here, not in the trained step, so training and its silence head are unchanged."""
+        played = torch.cat([cond[:, :, feature_slice("note_sounding")], cond[:, :, feature_slice("note_onset")]], 2)
+        loudest = torch.exp(y).amax(1, keepdim=True)
+        certain = ((played.amax(2).amax(1, keepdim=True) == 0) & (loudest < QUIET_PARTIAL)).to(torch.float32)
+        sil_logit = sil_logit + SILENCE_MARGIN * certain
         d = self.bands.distances(y)                                                      # [K, N, V-1]
         lg = -self.beta * (d - d.amin(2, keepdim=True))
         # Silence against the best codeword (whose logit is 0): the most likely token is silence
@@ -189,5 +211,5 @@ class PianoLMStep(nn.Module):
     def forward(self, tokens, cond, state_in):
         la, live = self.lm.dequantise(tokens)
         y, sil, level, _ = self.lm.step(cond, self.lm.drive(cond), la, live, state_in + FLOOR_LOG)
-        logits = self.lm.token_logits(y, sil, tokens[:, K - 1:K])
+        logits = self.lm.token_logits(y, sil, tokens[:, K - 1:K], cond)
         return logits, level - FLOOR_LOG

@@ -8,7 +8,8 @@ This codec makes the pitch explicit instead of learned:
 * Encoder (deterministic, offline): for every frame, the amplitude of each of the
   438 oscillators of oscillators.py (partials of the 88 keys) read from a 2048-sample
   hann STFT (zero-padded to 8192) centred on the frame's end, with non-maximum
-  suppression across neighbouring oscillators; log(amplitude + 1e-4).
+  suppression across neighbouring oscillators, informed by the MIDI (see Analysis);
+  log(amplitude + FLOOR).
 * Quantiser: product VQ, K_CONTENT=16 codebooks x 512 (token 0 = silence), one per band of
   ~27 frequency-sorted oscillators, each fitted by k-means (Lloyd, seeded) on the training
   frames' log-amplitudes of its band.
@@ -24,12 +25,31 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from oscillators import PERIOD_SAMPLES, clock_phase, harmonic_basis, oscillators
-from common import HOP, K, K_CONTENT, SR, V
+from oscillators import KEYS, LOWEST, PERIOD_SAMPLES, clock_phase, harmonic_basis, oscillators, partial_map
+from common import HOP, K, K_CONTENT, SR, V, feature_slice
 
 FLOOR = 5e-4           # amplitude floor (-66 dBFS): below it partials are inaudible, and k-means must not spend codewords on them
 WIN = 2048
 NFFT = 8192
+HEARD_BEFORE, HEARD_AFTER = 2, 50   # frames a key counts as heard before its note sounds (the centred window) and after
+UNHEARD_WEIGHT = 0.25               # an oscillator of no heard key wins a neighbourhood only 12 dB louder than one of a heard key
+
+
+def heard_oscillators(feat):
+    """[T, C] conditioning features -> [T, O] bool: oscillators that are a partial of a key sounding
+    within the window around the frame (the note, its release tail, the analysis window's spread)."""
+    snd = feat[:, feature_slice("note_sounding")][:, LOWEST:LOWEST + KEYS].astype(np.float32) > 0   # [T, KEYS]
+    T = len(snd)
+    heard = np.zeros_like(snd)
+    for d in range(-HEARD_AFTER, HEARD_BEFORE + 1):           # heard[f] |= snd[f + d]
+        lo, hi = max(0, -d), min(T, T - d)
+        if lo < hi:
+            heard[lo:hi] |= snd[lo + d:hi + d]
+    pm = partial_map().numpy()
+    owner = np.zeros((KEYS, len(oscillators())), bool)
+    for k, n in zip(*np.nonzero(pm >= 0)):
+        owner[k, pm[k, n]] = True
+    return (heard.astype(np.float32) @ owner.astype(np.float32)) > 0
 
 
 def bands(n_osc):
@@ -93,16 +113,40 @@ class Analysis(nn.Module):
         W[torch.arange(len(f)), lo + 1] = frac
         self.register_buffer("W", W * (2.0 / (WIN / 2)), persistent=False)   # |X| -> sinusoid amplitude
         self.register_buffer("win", torch.hann_window(WIN), persistent=False)
+        # lobe[d + 2][o]: oscillator o + d lies within the window's main lobe (or 2 %) of oscillator o
+        fo = f.float()
+        lobe = torch.zeros(5, len(f))
+        for d in range(-2, 3):
+            fn = torch.roll(fo, -d)
+            ok = (fn - fo).abs() < torch.clamp(0.02 * fo, min=2.0 * SR / WIN)
+            if d > 0:
+                ok[-d:] = False
+            elif d < 0:
+                ok[:-d] = False
+            lobe[d + 2] = ok.float()
+        self.register_buffer("lobe", lobe, persistent=False)
 
     @torch.no_grad()
-    def forward(self, audio):                   # [B, T*HOP] -> log-amplitudes [B, T, O]
+    def forward(self, audio, heard):            # [B, T*HOP], bool [B, T, O] (heard_oscillators) -> log-amplitudes [B, T, O]
+        """Non-maximum suppression keeps the loudest of 5 neighbouring oscillators and takes the others
+        26 dB down: one partial leaks into every oscillator within the window's main lobe (+-23 Hz), and
+        resynthesised in all of them it would beat. But oscillators closer than that are common (a high
+        key's fundamental and a lower key's inharmonic upper partials, a few hertz apart), and plain
+        suppression gave a sounding key's partial to whichever of them read a hair louder: often a key
+        that was not playing, whose oscillator the LM (each key writes its own partials) can never
+        predict. So the MIDI decides ties: an oscillator of a key that is not heard wins only when it
+        is clearly louder (UNHEARD_WEIGHT)."""
         T = audio.shape[1] // HOP
         xs = F.pad(audio[:, HOP:], (0, HOP))    # centred frame j sits at sample (j+1)*HOP = end of frame j
         sp = torch.stft(xs, NFFT, HOP, win_length=WIN, window=self.win, center=True,
                         return_complex=True).abs()[:, :, :T]
         t = torch.matmul(self.W, sp).transpose(1, 2)
-        m = F.max_pool1d(t.reshape(-1, 1, t.shape[-1]), 5, stride=1, padding=2).reshape(t.shape)
-        t = torch.where(t >= m, t, t * 0.05)
+        score = t * torch.where(heard, 1.0, UNHEARD_WEIGHT)
+        m = F.max_pool1d(score.reshape(-1, 1, t.shape[-1]), 5, stride=1, padding=2).reshape(t.shape)
+        # The winner takes the loudest reading within its main lobe: a sample tuned away from the
+        # oscillator's nominal frequency (stretch tuning at the top) reads loudest a neighbour over.
+        near = torch.stack([torch.roll(t, -d, 2) * self.lobe[d + 2] for d in range(-2, 3)]).amax(0)
+        t = torch.where(score >= m, near, t * 0.05)
         return torch.log(t + FLOOR)
 
 
@@ -158,9 +202,10 @@ class PCodec(nn.Module):
 
     # --- coding ------------------------------------------------------------------
     @torch.no_grad()
-    def analyse(self, audio, T):                # [S] (numpy) -> log-amplitudes [T, O] (numpy)
+    def analyse(self, audio, feat):             # [S], [T, C] features (numpy) -> log-amplitudes [T, O] (numpy)
+        T = len(feat)
         x = torch.from_numpy(np.pad(audio, (0, max(0, T * HOP - len(audio))))[:T * HOP])[None]
-        return self.analysis(x)[0].numpy()
+        return self.analysis(x, torch.from_numpy(heard_oscillators(feat))[None])[0].numpy()
 
     def quantise(self, la, silent):             # [T, O], bool [T] -> tokens [K_CONTENT, T] (nearest codeword per band)
         toks = np.zeros((K_CONTENT, len(silent)), np.int64)

@@ -28,10 +28,10 @@ def load_codec(path):
     return model.eval()
 
 
-def encode(model, x, silent):
+def encode(model, x, silent, feat):
     """tokens [K, T] (clock last) and the unquantised log-amplitudes [T, O] the LM regresses."""
     T = len(silent)
-    la = model.analyse(x, T)
+    la = model.analyse(x, feat)
     return np.concatenate([model.quantise(la, silent), clock_tokens(T)[None]], 0), la
 
 
@@ -48,7 +48,7 @@ def main():
         name = os.path.basename(npz)[:-4]
         d = np.load(npz)
         x, _ = read_wav(npz[:-4] + ".wav")
-        tok, la = encode(model, x, d["silent"])
+        tok, la = encode(model, x, d["silent"], d["feat"])
         np.savez_compressed(os.path.join(args.out, name + ".npz"), tokens=tok.astype(np.int16), feat=d["feat"],
                             la=la.astype(np.float16))
         h = np.stack([np.bincount(t, minlength=V) for t in tok])
