@@ -8,7 +8,7 @@ For every held-out piece (eval_*.mid: 6 random pieces and a velocity/repeat/peda
 ladder, none seen in training) it compares with the FluidSynth reference:
 
 * engine  - `sostenuto render PIECE.mid --model MODEL` (48 kHz, resampled to 24 kHz here)
-* codec   - codec resynthesis of the reference (analysis -> product VQ -> decode): the upper bound
+* codec   - codec resynthesis of the reference (analysis, which reads the MIDI -> product VQ -> decode): the upper bound
 * sine    - additive sines (3 partials) driven by the same MIDI features: the lower bound
 
 Metrics: log-mel L1 distance, multi-resolution STFT distance (spectral convergence +
