@@ -2,6 +2,24 @@
 # socket in the work directory), so that its CPU time can be read and a user's engine is never
 # touched. Needs $repo and $work; sets $socket and $engine_pid.
 
+# SCRIPT: sets $host and $bundle from $build_dir and stops with SCRIPT's message unless they
+# and the engine are built.
+require_plugin_harness() {
+  host="$build_dir/tests/vst3-host/sostenuto-test-host"
+  bundle="$build_dir/Sostenuto.vst3"
+  [ -f "$repo/engine/Sostenuto.Cli/bin/Release/net10.0/sostenuto.dll" ] ||
+    { echo "$1: the engine is not built (make build)" >&2; exit 1; }
+  for f in "$host" "$bundle"; do [ -e "$f" ] || { echo "$1: $f is missing (make native)" >&2; exit 1; }; done
+}
+
+stop_pid() {  # PID: TERM, then KILL after 5 s
+  [ -n "$1" ] && kill -0 "$1" 2> /dev/null || return 0
+  kill -TERM "$1" 2> /dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$1" 2> /dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2> /dev/null || true
+  wait "$1" 2> /dev/null || true
+}
+
 start_engine() {
   socket="$work/engine.sock"
   (cd "$repo" && exec ./sostenuto serve --socket "$socket") > "$work/engine.log" 2>&1 &
@@ -15,13 +33,7 @@ start_engine() {
   return 1
 }
 
-stop_engine() {
-  [ -n "${engine_pid:-}" ] && kill -0 "$engine_pid" 2> /dev/null || return 0
-  kill -TERM "$engine_pid" 2> /dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$engine_pid" 2> /dev/null || break; sleep 0.1; done
-  kill -KILL "$engine_pid" 2> /dev/null || true
-  wait "$engine_pid" 2> /dev/null || true
-}
+stop_engine() { stop_pid "${engine_pid:-}"; }
 
 # The engine's CPU time so far in seconds (utime + stime of /proc/PID/stat).
 engine_cpu_seconds() {

@@ -14,6 +14,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)"
 here="$repo/benchmarks/latency"
+# shellcheck source=engine.sh
+. "$here/engine.sh"
 
 blocks="64 128 256"
 paths="plugin jack"
@@ -39,13 +41,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-host="$build_dir/tests/vst3-host/sostenuto-test-host"
-bundle="$build_dir/Sostenuto.vst3"
+require_plugin_harness latency.sh
 jack_instrument="$build_dir/standalone/sostenuto-jack"
 probe="$build_dir/benchmarks/latency/sostenuto-latency-jack-probe"
-[ -f "$repo/engine/Sostenuto.Cli/bin/Release/net10.0/sostenuto.dll" ] ||
-  { echo "latency.sh: the engine is not built (make build)" >&2; exit 1; }
-for f in "$host" "$bundle"; do [ -e "$f" ] || { echo "latency.sh: $f is missing (make native)" >&2; exit 1; }; done
 if [[ " $paths " == *" jack "* ]]; then
   for f in "$jack_instrument" "$probe" "$(command -v jackd || echo jackd)"; do
     [ -x "$f" ] || { echo "latency.sh: $f is missing (libjack-jackd2-dev and jackd2, then make native)" >&2; exit 1; }
@@ -54,13 +52,6 @@ fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/sostenuto-latency.XXXXXX")"
 jackd_pid="" instrument_pid=""
-stop_pid() {  # PID: TERM, then KILL after 5 s
-  [ -n "$1" ] && kill -0 "$1" 2> /dev/null || return 0
-  kill -TERM "$1" 2> /dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$1" 2> /dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2> /dev/null || true
-  wait "$1" 2> /dev/null || true
-}
 cleanup() {
   stop_pid "$instrument_pid"; stop_pid "$jackd_pid"; stop_engine
   [ -z "$out_dir" ] || { mkdir -p "$out_dir" && cp -r "$work"/. "$out_dir"/; } || true
@@ -68,8 +59,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# shellcheck source=engine.sh
-. "$here/engine.sh"
 start_engine
 
 python3 "$here/keys.py" isolated --count "$keys" -o "$work/keys.txt"

@@ -16,6 +16,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)"
 here="$repo/benchmarks/latency"
+# shellcheck source=engine.sh
+. "$here/engine.sh"
 
 minutes=10
 instances=4
@@ -38,10 +40,7 @@ while [ $# -gt 0 ]; do
     *) echo "soak.sh: unknown option $1" >&2; usage >&2; exit 1 ;;
   esac
 done
-host="$build_dir/tests/vst3-host/sostenuto-test-host"
-bundle="$build_dir/Sostenuto.vst3"
-[ -f "$repo/engine/Sostenuto.Cli/bin/Release/net10.0/sostenuto.dll" ] || { echo "soak.sh: the engine is not built (make build)" >&2; exit 1; }
-for f in "$host" "$bundle"; do [ -e "$f" ] || { echo "soak.sh: $f is missing (make native)" >&2; exit 1; }; done
+require_plugin_harness soak.sh
 
 seconds=$(awk -v m="$minutes" 'BEGIN{print m * 60}')
 calls=$(awk -v s="$seconds" -v r="$rate" -v b="$block" 'BEGIN{printf "%d", s * r / b + 0.5}')
@@ -58,8 +57,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-# shellcheck source=engine.sh
-. "$here/engine.sh"
 start_engine
 
 echo "soak: $instances instances x $minutes min at $block frames, $rate Hz, latency mode $latency_mode," \
