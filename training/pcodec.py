@@ -88,14 +88,11 @@ class BandTable(nn.Module):
         y = torch.cat([y, y[:, :1] * 0.0], 1)                 # (zeros_like would lose static shapes in ONNX)
         return y.index_select(1, self.band_idx).reshape(y.shape[0], K_CONTENT, self.width)
 
-    def distances(self, y):                     # [N, O] -> [K_CONTENT, N, V-1]: |band - codeword|^2, sound codewords
-        C = self.codewords()[:, 1:]                                                       # [K, V-1, width]
-        yb = self.split(y).transpose(0, 1)                                                # [K, N, width]
+    def distances(self, y, power):              # [N, O] -> [K_CONTENT, N, V-1]: |g(band) - g(codeword)|^2, sound codewords
+        """Compared as amplitude^power (g(x) = exp(power * x) on log-amplitudes), see lm.LOUDNESS_POWER."""
+        C = torch.exp(power * self.codewords()[:, 1:])                                   # [K, V-1, width]
+        yb = torch.exp(power * self.split(y)).transpose(0, 1)                             # [K, N, width]
         return (yb * yb).sum(2, keepdim=True) - 2 * torch.matmul(yb, C.transpose(1, 2)) + (C * C).sum(2).unsqueeze(1)
-
-    def nearest(self, y):                       # [N, O] -> [N, O]: each band replaced by its nearest sound codeword
-        best = torch.argmin(self.distances(y), 2).t() + 1                                 # [N, K]
-        return self.log_amplitudes(best)
 
     def codewords(self):                        # [K_CONTENT, V, width]
         return self.table.reshape(K_CONTENT, V, self.width)

@@ -119,7 +119,7 @@ def evaluate(model, held):
         logits = model.token_logits(y, sl.unsqueeze(1), b[0][:, K - 1:K], b[1])
         tokacc += float((logits[:, 0].argmax(1) == cur[:, 0])[sound].float().sum())
         q, _ = model.dequantise(cur)
-        mse += float(((y - q) ** 2)[sound].mean(1).sum())
+        mse += float(((model.loudness(y) - model.loudness(q)) ** 2)[sound].mean(1).sum())
         n += len(rows)
         nt += int(sound.sum())
     model.train()
@@ -143,7 +143,7 @@ def play(model, frames, pieces):
         y, sl, level, s_in = model.step(cond[:, f], model.drive(cond[:, f]), la, live, level)
         xs.append(s_in)
         live = (sl > 0).to(torch.float32)
-        la = model.bands.nearest(y) * live + FLOOR_LOG * (1 - live)
+        la = model.nearest(y) * live + FLOOR_LOG * (1 - live)
     truth = np.stack([frames.toks[i][2:2 + n, 0] == 0 for i in pieces], 1)             # [n, B]
     return torch.stack(xs).flatten(0, 1), torch.from_numpy(truth.reshape(-1).astype(np.float32))
 
