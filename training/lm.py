@@ -13,8 +13,8 @@ whole frame. For frame f and key k it sees:
   what was actually played, not from what was planned (see step()).
 
 It predicts the log-amplitudes of its 16 partials: the shared network's output plus a
-per-key, per-partial linear term in a few basis functions of the key's own velocity and
-age (TONE_BASIS). The network alone is smooth across the keyboard, and a sampled piano
+per-key, per-partial linear term in a few basis functions of the key's own velocity, log velocity
+and age (TONE_BASIS). The network alone is smooth across the keyboard, and a sampled piano
 is not: each key's samples have their own partial balance, attack and decay, and the
 top octaves came out 10-13 dB quiet without their second partial. The keys' amplitudes are summed
 into the codec's 438 oscillators (partials of different keys that share an
@@ -44,10 +44,11 @@ from pcodec import FLOOR, BandTable
 
 FLOOR_LOG = math.log(FLOOR)      # the codec's log-amplitude of silence
 AGE_TAUS = (0.05, 0.25, 1.0, 4.0)
-KEY_FEATURES = 6 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, sounding, velocity, pedal + ages
+KEY_FEATURES = 7 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, sounding, velocity, log velocity, pedal + ages
 KEY_EMB = 16
 TONE_BASIS_TAUS = (0.05, 0.25, 1.0)   # the attack, the early and the late decay
-TONE_BASIS = 2 + len(TONE_BASIS_TAUS)  # per key partial: a level, a velocity slope, one weight per decay
+TONE_BASIS = 3 + len(TONE_BASIS_TAUS)  # per key partial: a level, velocity and log-velocity slopes, one weight per decay
+VELOCITY_EPS = 1.0 / 127          # log(velocity + eps): finite for keys that are not played
 HIDDEN = 112
 CLOCK_MARGIN = 80.0
 QUIET_PARTIAL = 1e-3              # -60 dBFS: a frame with no partial above it, and nothing played, is silence
@@ -57,13 +58,21 @@ MURMUR_LOG = math.log(1.5 * FLOOR)  # predicted oscillators below this count as 
 LA_MID, LA_SCALE = -5.0, 2.5      # input normalisation of log-amplitudes
 
 
+def log_velocity(v):
+    """A sampled piano's level follows log velocity: FluidSynth's default velocity curve is an
+    attenuation of 40 log10(127 / v) dB, log-amplitude 2 ln(v / 127). A term linear in velocity
+    cannot follow it to the pianissimo end (a velocity-2 note came out at -56 dBFS peak, FluidSynth's at -89)."""
+    return torch.log(v + VELOCITY_EPS)
+
+
 def key_features(cond):
     """[N, L+1, C] engine features -> [N, KEYS, (L+1) * KEY_FEATURES]."""
     s = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]      # [N, L+1, KEYS]
     snd = s("note_sounding")
     age = s("note_age")
     pedal = cond[:, :, feature_slice("pedal")] + snd * 0.0      # broadcast; ones_like would lose static shapes in ONNX
-    parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, s("note_velocity"), pedal]
+    vel = s("note_velocity")
+    parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, vel, log_velocity(vel), pedal]
     parts += [torch.exp(age * (-1.0 / t)) * snd for t in AGE_TAUS]
     x = torch.stack(parts, 3)                                                  # [N, L+1, KEYS, F]
     return x.transpose(1, 2).reshape(-1, KEYS, (LOOKAHEAD + 1) * KEY_FEATURES)
@@ -115,7 +124,8 @@ class PianoLM(nn.Module):
         base = torch.cat([kf, self.pitch * ones, self.key_emb * ones], 2)
         key = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]          # [N, L+1, KEYS]
         snd0, age0 = key("note_sounding")[:, 0], key("note_age")[:, 0]                   # [N, KEYS]
-        basis = [ones[:, :, 0], key("note_velocity")[:, 0]] + [torch.exp(age0 * (-1.0 / t)) * snd0 for t in TONE_BASIS_TAUS]
+        vel0 = key("note_velocity")[:, 0]
+        basis = [ones[:, :, 0], vel0, log_velocity(vel0)] + [torch.exp(age0 * (-1.0 / t)) * snd0 for t in TONE_BASIS_TAUS]
         own = torch.matmul(self.key_tone, torch.stack(basis, 2).unsqueeze(3)).squeeze(3)  # [N, KEYS, PARTIALS]
         tone = torch.clamp(self.tone(base) + own, max=2.0)
         playing = torch.cat([key("note_sounding")[:, :1], key("note_onset")], 1).amax(1).unsqueeze(2)

@@ -241,7 +241,7 @@ def main():
     calibrate_silence(model, train, args.seed)
     _, _, _, mse = evaluate(model, held)
     model.beta.fill_(1.0 / (2.0 * mse))
-    print(f"lm: beta = 1 / (2 * {mse:.4f}) = {float(model.beta):.3f}", flush=True)
+    print(f"lm: beta = 1 / (2 * {mse:.3e}) = {float(model.beta):.3f}", flush=True)
     save(final, {"model": model.state_dict(), "step": step, "args": vars(args)})
     print("lm: finished", flush=True)
 
