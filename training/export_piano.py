@@ -26,8 +26,8 @@ torch = nice_torch()
 
 from pcodec import PDecoderExport  # noqa: E402
 from export_fixture import check_against_manifest, format_json  # noqa: E402
-from lm import PianoLM, PianoLMStep  # noqa: E402
-from oscillators import KEYS, PARTIALS  # noqa: E402
+from lm import STATE, PianoLM, PianoLMStep  # noqa: E402
+from oscillators import KEYS  # noqa: E402
 
 OPSET = 17
 CHUNK = 2                      # 40 ms: a live splice waits for at most 2 frames of generation before it can decode
@@ -43,7 +43,7 @@ SOURCES = [
 
 
 def manifest(args):
-    state_shape = ["batch", KEYS, PARTIALS]
+    state_shape = ["batch", KEYS, STATE]
     return {
         "format": "sostenuto-model",
         "formatVersion": 1,
@@ -119,9 +119,9 @@ def write_package(out, codec, lm, man):
     step = PianoLMStep(lm).eval()
     with torch.no_grad():
         export_onnx(step, (torch.zeros(1, K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
-                           torch.zeros(1, KEYS, PARTIALS)),
+                           torch.zeros(1, KEYS, STATE)),
                     os.path.join(out, "lm_step.onnx"), ["tokens", "cond", "state_in"], ["logits", "state_out"])
-        declare_static_dims(os.path.join(out, "lm_step.onnx"), "state_out", [KEYS, PARTIALS])
+        declare_static_dims(os.path.join(out, "lm_step.onnx"), "state_out", [KEYS, STATE])
         export_onnx(dec, (torch.zeros(1, K, WINDOW, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
                     ["tokens"], ["audio"])
     with open(os.path.join(out, "model.json"), "w") as f:
@@ -178,7 +178,7 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     with torch.no_grad():
         y, sil, _, _ = lm(torch.from_numpy(prev)[None], torch.from_numpy(cw)[None], 0)
         full = lm.token_logits(y[0], sil[0], torch.from_numpy(prev[:, K - 1:K]), torch.from_numpy(cw)).numpy()   # [n, K, V]
-    S = (1, KEYS, PARTIALS)
+    S = (1, KEYS, STATE)
     sess = ort.session(os.path.join(out, "lm_step.onnx"))
     st_t = torch.zeros(S)
     st_o = np.zeros(S, np.float32)

@@ -48,6 +48,7 @@ KEY_FEATURES = 7 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, so
 KEY_EMB = 16
 TONE_BASIS_TAUS = (0.05, 0.25, 1.0)   # the attack, the early and the late decay
 TONE_BASIS = 3 + len(TONE_BASIS_TAUS)  # per key partial: a level, velocity and log-velocity slopes, one weight per decay
+STATE = 2 * PARTIALS               # per key: the current strike's partial levels and the previous strike's
 VELOCITY_EPS = 1.0 / 127          # log(velocity + eps): finite for keys that are not played
 HIDDEN = 112
 CLOCK_MARGIN = 80.0
@@ -136,24 +137,35 @@ class PianoLM(nn.Module):
 
     def step(self, cond, drive, la1, live1, level1):
         """One frame: the MIDI's drive, the previous frame as decoded from its tokens (la1 [N, O],
-        live1 [N, 1]) and each key's own previous level [N, KEYS, PARTIALS] ->
-        y [N, O] (predicted log-amplitudes), silence logit [N, 1], level [N, KEYS, PARTIALS] and the
+        live1 [N, 1]) and each key's previous levels [N, KEYS, STATE] ->
+        y [N, O] (predicted log-amplitudes), silence logit [N, 1], levels [N, KEYS, STATE] and the
         silence head's inputs [N, 2(L+1)+2].
 
-        level = w * tone + (1 - w) * (min(own previous level, what was played) + release).
+        Each key has two voices, as a sampled piano does: the current strike and the one before it.
+        voice = w * tone + (1 - w) * (min(own previous level, what was played) + release).
         The previous frame enters only through the decaying branch, and only below the key's own
         level, so the model cannot feed on its own output or on a neighbour's partials: a
         released note dies away from the level it actually reached, and nothing holds without
         the MIDI holding it.
+        When the key is struck again, the voice it had moves to the second voice and dies away there
+        (release per frame) while the new strike starts from its tone; their amplitudes add. With
+        one voice a re-strike replaced a still-ringing note by a fresh attack: the level dipped at the
+        onset and did not rise above the old note's, and repeated notes did not re-strike.
         """
         tone, w, release = drive
+        voice1, old1 = level1[:, :, :PARTIALS], level1[:, :, PARTIALS:]
         floor = la1[:, :1] * 0.0 + FLOOR_LOG
         played = torch.cat([la1, floor], 1).index_select(1, self.gather_idx).reshape(-1, KEYS, PARTIALS)
-        level = w * tone + (1 - w) * (torch.minimum(level1, played) + release)
-        over = torch.exp(level) - FLOOR
-        amp = F.relu(over)                                                                # at the floor: exactly 0
+        decayed = torch.minimum(voice1, played) + release
+        struck = (cond[:, 0, feature_slice("note_onset")][:, LOWEST:LOWEST + KEYS] > 0).to(torch.float32).unsqueeze(2)
+        voice = w * tone + (1 - w) * decayed
+        old = struck * decayed + (1 - struck) * (old1 + release)
+        level = torch.cat([voice, old], 2)
+        over = torch.exp(voice) - FLOOR
+        over_old = torch.exp(old) - FLOOR
+        amp = F.relu(over) + F.relu(over_old)                                             # at the floor: exactly 0
         if self.training:   # straight-through: a partial below the floor still learns to come back
-            amp = over + (amp - over).detach()
+            amp = over + (F.relu(over) - over).detach() + F.relu(over_old)
         amp = amp * self.valid
         total = torch.matmul(amp.reshape(-1, KEYS * PARTIALS), self.spread)               # [N, O]
         y = torch.log(total + FLOOR)
@@ -172,7 +184,7 @@ class PianoLM(nn.Module):
         tone, w, release = view(tone), view(w), view(release)
         la, live = self.dequantise(prev.flatten(0, 1))
         la, live = view(la), view(live)
-        level = torch.full((B, KEYS, PARTIALS), FLOOR_LOG)
+        level = torch.full((B, KEYS, STATE), FLOOR_LOG)
         ys, sils = [], []
         for j in range(S):
             y, sil, level, _ = self.step(cond[:, j], (tone[:, j], w[:, j], release[:, j]), la[:, j], live[:, j], level)
@@ -237,8 +249,8 @@ class PianoLM(nn.Module):
 
 
 class PianoLMStep(nn.Module):
-    """Exported step: (tokens [B,K] of frame f-1, cond [B,L+1,C], state [B,KEYS,PARTIALS])
-    -> (logits [B,K,V], state). The state is each key's level minus FLOOR_LOG, so the contract's
+    """Exported step: (tokens [B,K] of frame f-1, cond [B,L+1,C], state [B,KEYS,STATE])
+    -> (logits [B,K,V], state [B,KEYS,STATE]). The state is each key's levels minus FLOOR_LOG, so the contract's
     all-zeros initial state is silence."""
 
     def __init__(self, lm):

@@ -22,8 +22,8 @@ from common import K, K_CONTENT, LOOKAHEAD, midi_events, nice_torch, read_wav  #
 
 torch = nice_torch()
 import evaluate as ev  # noqa: E402
-from lm import PianoLM, PianoLMStep  # noqa: E402
-from oscillators import KEYS, PARTIALS  # noqa: E402
+from lm import STATE, PianoLM, PianoLMStep  # noqa: E402
+from oscillators import KEYS  # noqa: E402
 from tokenize_data import load_codec  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def play(step, tok, feat, teacher_forced):
     T = tok.shape[1]
     featp = np.concatenate([feat, np.zeros((LOOKAHEAD, feat.shape[1]), np.float32)])
     prev = np.zeros((1, K), np.int64)
-    state = torch.zeros(1, KEYS, PARTIALS)
+    state = torch.zeros(1, KEYS, STATE)
     out = np.zeros((K, T), np.int64)
     for f in range(T):
         logits, state = step(torch.from_numpy(prev), torch.from_numpy(featp[f:f + LOOKAHEAD + 1])[None], state)

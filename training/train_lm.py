@@ -28,8 +28,8 @@ from common import K, LOOKAHEAD, feature_slice, nice_torch  # noqa: E402
 
 torch = nice_torch()
 import torch.nn.functional as F  # noqa: E402
-from lm import FLOOR_LOG, PianoLM  # noqa: E402
-from oscillators import KEYS, LOWEST, PARTIALS  # noqa: E402
+from lm import FLOOR_LOG, STATE, PianoLM  # noqa: E402
+from oscillators import KEYS, LOWEST  # noqa: E402
 
 ONSET_WEIGHT = 3.0
 QUIET = FLOOR_LOG + 0.05  # log-amplitudes below this are inaudible: only over-prediction counts there
@@ -137,7 +137,7 @@ def play(model, frames, pieces):
     B = len(pieces)
     la = torch.full((B, model.n_osc), FLOOR_LOG)
     live = torch.zeros(B, 1)
-    level = torch.full((B, KEYS, PARTIALS), FLOOR_LOG)
+    level = torch.full((B, KEYS, STATE), FLOOR_LOG)
     xs = []
     for f in range(n):
         y, sl, level, s_in = model.step(cond[:, f], model.drive(cond[:, f]), la, live, level)
