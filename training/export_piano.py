@@ -243,7 +243,7 @@ def main():
     ap.add_argument("--lm", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--tokens", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "tokens"))
-    ap.add_argument("--version", default="2.1.0")
+    ap.add_argument("--version", default="2.2.0")
     ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--top-k", type=int, default=0)
     ap.add_argument("--top-p", type=float, default=1.0)

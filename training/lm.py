@@ -13,8 +13,8 @@ whole frame. For frame f and key k it sees:
   what was actually played, not from what was planned (see step()).
 
 It predicts the log-amplitudes of its 16 partials: the shared network's output plus a
-per-key, per-partial linear term in a few basis functions of the key's own velocity, log velocity
-and age (TONE_BASIS). The network alone is smooth across the keyboard, and a sampled piano
+per-key, per-partial linear term in a few basis functions of the key's own velocity and
+age (TONE_BASIS). The network alone is smooth across the keyboard, and a sampled piano
 is not: each key's samples have their own partial balance, attack and decay, and the
 top octaves came out 10-13 dB quiet without their second partial. The keys' amplitudes are summed
 into the codec's 438 oscillators (partials of different keys that share an
@@ -44,12 +44,11 @@ from pcodec import FLOOR, BandTable
 
 FLOOR_LOG = math.log(FLOOR)      # the codec's log-amplitude of silence
 AGE_TAUS = (0.05, 0.25, 1.0, 4.0)
-KEY_FEATURES = 7 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, sounding, velocity, log velocity, pedal + ages
+KEY_FEATURES = 6 + len(AGE_TAUS)  # per lookahead frame: onset, offset, held, sounding, velocity, pedal + ages
 KEY_EMB = 16
 TONE_BASIS_TAUS = (0.05, 0.25, 1.0)   # the attack, the early and the late decay
-TONE_BASIS = 3 + len(TONE_BASIS_TAUS)  # per key partial: a level, velocity and log-velocity slopes, one weight per decay
+TONE_BASIS = 2 + len(TONE_BASIS_TAUS)  # per key partial: a level, a velocity slope, one weight per decay
 STATE = 2 * PARTIALS               # per key: the current strike's partial levels and the previous strike's
-VELOCITY_EPS = 1.0 / 127          # log(velocity + eps): finite for keys that are not played
 HIDDEN = 112
 CLOCK_MARGIN = 80.0
 QUIET_PARTIAL = 1e-3              # -60 dBFS: a frame with no partial above it, and nothing played, is silence
@@ -59,21 +58,13 @@ MURMUR_LOG = math.log(1.5 * FLOOR)  # predicted oscillators below this count as 
 LA_MID, LA_SCALE = -5.0, 2.5      # input normalisation of log-amplitudes
 
 
-def log_velocity(v):
-    """A sampled piano's level follows log velocity: FluidSynth's default velocity curve is an
-    attenuation of 40 log10(127 / v) dB, log-amplitude 2 ln(v / 127). A term linear in velocity
-    cannot follow it to the pianissimo end (a velocity-2 note came out at -56 dBFS peak, FluidSynth's at -89)."""
-    return torch.log(v + VELOCITY_EPS)
-
-
 def key_features(cond):
     """[N, L+1, C] engine features -> [N, KEYS, (L+1) * KEY_FEATURES]."""
     s = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]      # [N, L+1, KEYS]
     snd = s("note_sounding")
     age = s("note_age")
     pedal = cond[:, :, feature_slice("pedal")] + snd * 0.0      # broadcast; ones_like would lose static shapes in ONNX
-    vel = s("note_velocity")
-    parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, vel, log_velocity(vel), pedal]
+    parts = [s("note_onset"), s("onset_offset"), s("note_held"), snd, s("note_velocity"), pedal]
     parts += [torch.exp(age * (-1.0 / t)) * snd for t in AGE_TAUS]
     x = torch.stack(parts, 3)                                                  # [N, L+1, KEYS, F]
     return x.transpose(1, 2).reshape(-1, KEYS, (LOOKAHEAD + 1) * KEY_FEATURES)
@@ -125,8 +116,7 @@ class PianoLM(nn.Module):
         base = torch.cat([kf, self.pitch * ones, self.key_emb * ones], 2)
         key = lambda n: cond[:, :, feature_slice(n)][:, :, LOWEST:LOWEST + KEYS]          # [N, L+1, KEYS]
         snd0, age0 = key("note_sounding")[:, 0], key("note_age")[:, 0]                   # [N, KEYS]
-        vel0 = key("note_velocity")[:, 0]
-        basis = [ones[:, :, 0], vel0, log_velocity(vel0)] + [torch.exp(age0 * (-1.0 / t)) * snd0 for t in TONE_BASIS_TAUS]
+        basis = [ones[:, :, 0], key("note_velocity")[:, 0]] + [torch.exp(age0 * (-1.0 / t)) * snd0 for t in TONE_BASIS_TAUS]
         own = torch.matmul(self.key_tone, torch.stack(basis, 2).unsqueeze(3)).squeeze(3)  # [N, KEYS, PARTIALS]
         tone = torch.clamp(self.tone(base) + own, max=2.0)
         playing = torch.cat([key("note_sounding")[:, :1], key("note_onset")], 1).amax(1).unsqueeze(2)
@@ -142,7 +132,8 @@ class PianoLM(nn.Module):
         silence head's inputs [N, 2(L+1)+2].
 
         Each key has two voices, as a sampled piano does: the current strike and the one before it.
-        voice = w * tone + (1 - w) * (min(own previous level, what was played) + release).
+        voice = w * tone + (1 - w) * decayed, decayed = min(own previous level, what was played) + release,
+        and never above decayed while the key is not played.
         The previous frame enters only through the decaying branch, and only below the key's own
         level, so the model cannot feed on its own output or on a neighbour's partials: a
         released note dies away from the level it actually reached, and nothing holds without
@@ -159,6 +150,10 @@ class PianoLM(nn.Module):
         decayed = torch.minimum(voice1, played) + release
         struck = (cond[:, 0, feature_slice("note_onset")][:, LOWEST:LOWEST + KEYS] > 0).to(torch.float32).unsqueeze(2)
         voice = w * tone + (1 - w) * decayed
+        # A key that is not played only decays: its gate may hasten that, never hold or raise it.
+        # Ungated, a key the model had tuned loud kept a small w times that tone: in 48-frame training
+        # runs it never settled, playing on its own it settled into a hum (one held -30 dBFS).
+        voice = torch.where(w >= 1.0, voice, torch.minimum(voice, decayed))
         old = struck * decayed + (1 - struck) * (old1 + release)
         level = torch.cat([voice, old], 2)
         over = torch.exp(voice) - FLOOR
@@ -202,7 +197,7 @@ class PianoLM(nn.Module):
 
         Two things differ from the codec's encoder (plain squared error of log-amplitudes), because
         y is a conditional mean, not an analysed frame:
-        * Bands are compared as amplitude^LOUDNESS_POWER. In log-amplitudes a band's 20-odd
+        * Bands are compared as amplitude^LOUDNESS_POWER. In log-amplitudes a band's 13 or 14
           oscillators near the floor outvote the one partial that sounds, and the nearest codeword
           was often a quieter one without it: held-out note recall was 79 % greedy through the
           codewords against 96 % for y itself, 93 % compared this way.
@@ -225,14 +220,17 @@ class PianoLM(nn.Module):
     def token_logits(self, y, sil_logit, prev_clock, cond):
         """-> logits [N, K, V]: the distance head (see the module docstring).
 
-        Silence is certain (SILENCE_MARGIN) when no key sounds or is struck in the conditioning
-        window and no predicted partial reaches QUIET_PARTIAL: the learned
-        silence head alone let release tails end in a -78 dBFS murmur (near-floor codewords)
-        where the reference is digital silence, which the evaluation counted as spurious pitches.
+        Silence is certain (SILENCE_MARGIN) when no key is struck in the conditioning window and no
+        predicted partial reaches QUIET_PARTIAL (-60 dBFS): the learned silence head alone let
+        release tails end in a -78 dBFS murmur (near-floor codewords) where the reference is digital
+        silence, which the evaluation counted as spurious pitches. Keys that still sound do not
+        count: a pianissimo note the model predicts below -60 dBFS (FluidSynth's velocity 2 is
+        under -89) played, in frames where the sampler chose sound, near-floor codewords whose sum
+        was a -55 dBFS murmur (held-out spurious pitches 6.4 % -> 3.4 %).
         Applied here, not in the trained step, so training and its silence head are unchanged."""
-        played = torch.cat([cond[:, :, feature_slice("note_sounding")], cond[:, :, feature_slice("note_onset")]], 2)
+        struck = cond[:, :, feature_slice("note_onset")].amax(2).amax(1, keepdim=True)
         loudest = torch.exp(y).amax(1, keepdim=True)
-        certain = ((played.amax(2).amax(1, keepdim=True) == 0) & (loudest < QUIET_PARTIAL)).to(torch.float32)
+        certain = ((struck == 0) & (loudest < QUIET_PARTIAL)).to(torch.float32)
         sil_logit = sil_logit + SILENCE_MARGIN * certain
         d = self.head_distances(y)                                                       # [K, N, V-1]
         lg = -self.beta * (d - d.amin(2, keepdim=True))
