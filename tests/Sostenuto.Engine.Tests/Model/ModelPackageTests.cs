@@ -35,10 +35,16 @@ public class ModelPackageTests
     }
 
     [Fact]
-    public void DefaultModelIsTheFixture()
+    public void DefaultModelIsTheTrainedPiano()
     {
+        // What `make demo`, the bundle and a render without --model play: the trained piano, with
+        // its training sources declared (their licences are in the manifest and docs/model-card.md).
         using var package = ModelPackage.Load(Path.Combine(RepositoryPaths.Root, "models", "default"));
-        Assert.Equal("sostenuto-fixture", package.Manifest.Name);
+        var m = package.Manifest;
+        Assert.Equal("sostenuto-piano", m.Name);
+        Assert.False(m.Untrained);
+        Assert.NotEmpty(m.Sources);
+        Assert.Equal(24000, m.SampleRate);
     }
 
     [Fact]
