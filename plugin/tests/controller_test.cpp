@@ -90,14 +90,18 @@ protected:
     static inline std::set<int> pids_;
 };
 
+// With the bundle's default model, a piano: a released note rings out over a few hundred
+// milliseconds (FluidR3's C4 is at -54 dBFS 300 ms after its key, -87 dBFS after 600 ms) and then
+// is exactly silent; under the pedal it keeps sounding at its own level.
 TEST_F(Controllers, TheSustainPedalHoldsReleasedNotesUntilItLifts) {
     const RenderResult free = bounce({on(0.1, 60), off(0.2, 60)});
     EXPECT_GT(peak(free, 0.1, 0.2), 1e-3f);
-    EXPECT_EQ(peak(free, 0.5, 2.0), 0.0f) << "without the pedal the note ends with its key";
+    EXPECT_EQ(peak(free, 1.0, 2.0), 0.0f) << "without the pedal the note ends with its key";
 
     const RenderResult held = bounce({cc(0.05, 64, 127), on(0.1, 60), off(0.2, 60), cc(0.9, 64, 0)});
     EXPECT_GT(peak(held, 0.5, 0.9), 1e-3f) << "the pedal holds the released note";
-    EXPECT_EQ(peak(held, 1.3, 2.4), 0.0f) << "lifting the pedal releases it";
+    EXPECT_GT(peak(held, 0.5, 0.9), 10 * peak(free, 0.5, 0.9)) << "the pedal holds the released note";
+    EXPECT_EQ(peak(held, 1.8, 2.4), 0.0f) << "lifting the pedal releases it";
 }
 
 TEST_F(Controllers, AllNotesOffReleasesEveryNoteAndTheNotesThePedalHolds) {
