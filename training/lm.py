@@ -24,7 +24,7 @@ head predicts whether the frame is silent (the codec's silence token).
 The token logits are a distance head over the codec's own product codebooks:
 codebook k's logit for codeword c is -beta * |g(y_k) - g(c)|^2, where y_k is y's band k and
 g(x) = exp(LOUDNESS_POWER * x) compares amplitudes^0.7, not log-amplitudes (see head_distances).
-beta = 1 / (2 sigma^2), sigma^2 the held-out per-dimension error of g(y), so the logits are the
+beta = 1 / (2 sigma^2), sigma^2 the per-dimension error of g(y) on training pieces, so the logits are the
 Gaussian likelihood of each codeword. Codebook 0's token 0 (silence) gets the silence head's
 logit relative to the best codeword. The clock codebook (the last) is not learned: the next clock token
 (prev mod 511) + 1 gets a logit margin of CLOCK_MARGIN.
@@ -56,6 +56,11 @@ SILENCE_MARGIN = 60.0
 LOUDNESS_POWER = 0.7              # the token head compares bands as amplitude^0.7 (see head_distances)
 MURMUR_LOG = math.log(1.5 * FLOOR)  # predicted oscillators below this count as the floor in the token head
 LA_MID, LA_SCALE = -5.0, 2.5      # input normalisation of log-amplitudes
+
+
+def without_murmur(y):
+    """Predicted log-amplitudes under MURMUR_LOG set to the floor (see PianoLM.head_distances)."""
+    return torch.where(y < MURMUR_LOG, y * 0.0 + FLOOR_LOG, y)
 
 
 def key_features(cond):
@@ -205,8 +210,7 @@ class PianoLM(nn.Module):
           hair above the floor (the analysis reads a little leakage there, and y is its mean); over
           438 oscillators that picked near-floor codewords whose sum is a -60 dBFS murmur, heard
           (and counted as spurious pitches) under a lone pianissimo note."""
-        y = torch.where(y < MURMUR_LOG, y * 0.0 + FLOOR_LOG, y)
-        return self.bands.distances(y, LOUDNESS_POWER)
+        return self.bands.distances(without_murmur(y), LOUDNESS_POWER)
 
     def nearest(self, y):
         """[N, O] -> [N, O]: the greedy choice of the token head, each band's most likely sound codeword."""
@@ -215,7 +219,7 @@ class PianoLM(nn.Module):
 
     def loudness(self, y):
         """log-amplitudes -> the domain the token head compares in (for beta)."""
-        return torch.exp(LOUDNESS_POWER * torch.where(y < MURMUR_LOG, y * 0.0 + FLOOR_LOG, y))
+        return torch.exp(LOUDNESS_POWER * without_murmur(y))
 
     def token_logits(self, y, sil_logit, prev_clock, cond):
         """-> logits [N, K, V]: the distance head (see the module docstring).
