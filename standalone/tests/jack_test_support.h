@@ -285,6 +285,7 @@ public:
         in_[0] = jack_port_register(client_, "in_L", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
         in_[1] = jack_port_register(client_, "in_R", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
         jack_set_process_callback(client_, process, this);
+        jack_set_xrun_callback(client_, on_xrun, this);
         return in_[0] != nullptr && in_[1] != nullptr && jack_activate(client_) == 0;
     }
     std::string port_name(int channel) const { return jack_port_name(in_[channel]); }
@@ -303,8 +304,14 @@ public:
     const std::vector<float>& left() const { return left_; }
     const std::vector<float>& right() const { return right_; }
     std::uint64_t cycle_gaps() const { return gaps_.load(); }
+    // Xruns the server reported since the recorder opened (anyone's, not only ours).
+    std::uint64_t xruns() const { return xruns_.load(); }
 
 private:
+    static int on_xrun(void* self_pointer) {
+        static_cast<Recorder*>(self_pointer)->xruns_.fetch_add(1);
+        return 0;
+    }
     static int process(jack_nframes_t frames, void* self_pointer) {
         auto* self = static_cast<Recorder*>(self_pointer);
         const jack_nframes_t frame = jack_last_frame_time(self->client_);
@@ -329,7 +336,7 @@ private:
     std::atomic<bool> started_{false};
     std::atomic<jack_nframes_t> first_frame_{0};
     std::atomic<std::size_t> recorded_{0};
-    std::atomic<std::uint64_t> gaps_{0};
+    std::atomic<std::uint64_t> gaps_{0}, xruns_{0};
 };
 
 // The last "status …" line of sostenuto-jack's stderr as key → value.
