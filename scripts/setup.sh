@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm cmake g++ libgtest-dev ardour
               pkg-config jackd2 libjack-jackd2-dev)
 if [ "${SOSTENUTO_TRAINING:-0}" = 1 ]; then
-  APT_PACKAGES+=(python3-torch python3-onnx)
+  APT_PACKAGES+=(python3-torch python3-onnx python3-pil)  # python3-pil: the model card's spectrogram PNGs
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
