@@ -118,8 +118,8 @@ def midi_events(path):
     return out, t
 
 
-def features(events, n_frames):
-    """[n_frames, C] float32 features in FEATURES order (port of ConditioningTracker)."""
+def features(events, n_frames, hop=HOP):
+    """[n_frames, C] float32 features in FEATURES order (port of ConditioningTracker), frames of `hop` samples."""
     P = 128
     held = np.zeros(P, bool)
     sounding = np.zeros(P, bool)
@@ -133,7 +133,7 @@ def features(events, n_frames):
         onset = np.zeros(P, np.float32)
         onset_off = np.zeros(P, np.float32)
         held_in = held.copy()
-        end = (f + 1) * HOP
+        end = (f + 1) * hop
         while ei < n_ev and events[ei][0] < end:
             m, kind, a, b = events[ei]
             ei += 1
@@ -146,7 +146,7 @@ def features(events, n_frames):
                 onset_sample[a] = m
                 if v >= onset[a]:
                     onset[a] = v
-                    onset_off[a] = np.float32((m - f * HOP) / HOP) if m >= f * HOP else 0.0
+                    onset_off[a] = np.float32((m - f * hop) / hop) if m >= f * hop else 0.0
             elif kind == "off":
                 held[a] = False
                 if not pedal:
@@ -192,11 +192,11 @@ def feature_slice(name):
     raise KeyError(name)
 
 
-def silent_frames(audio, n_frames):
-    """bool[n_frames]: frame f and f+1 both below SILENCE_DB peak."""
-    x = np.zeros((n_frames + 2) * HOP, np.float32)
+def silent_frames(audio, n_frames, hop=HOP):
+    """bool[n_frames]: frame f and f+1 (of `hop` samples) both below SILENCE_DB peak."""
+    x = np.zeros((n_frames + 2) * hop, np.float32)
     x[:min(len(audio), len(x))] = audio[:len(x)]
-    peak = np.abs(x).reshape(-1, HOP).max(axis=1)
+    peak = np.abs(x).reshape(-1, hop).max(axis=1)
     q = peak < 10 ** (SILENCE_DB / 20)
     return q[:n_frames] & q[1:n_frames + 1]
 

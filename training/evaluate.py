@@ -1,14 +1,19 @@
 #!/usr/bin/python3
-"""Stage 6: evaluate the package on held-out MIDI, rendered by the ENGINE, against FluidSynth.
+"""Evaluate packages on MIDI they never saw, rendered by the ENGINE, against FluidSynth.
 
-    /usr/bin/python3 training/evaluate.py --data training/work/data --codec training/work/codec/codec.pt \
-        --model models/piano --out training/work/eval [--engine ./sostenuto] [--card docs/model-card.md]
+    /usr/bin/python3 training/evaluate.py --data training/work3/data --pieces test_ \
+        --codec training/work3/codec/codec.pt --model new=models/piano3 --model 2.2.0=models/piano \
+        --out training/work3/eval_test [--engine ./sostenuto] [--card docs/model-card-piano3.md]
 
-For every held-out piece (eval_*.mid: 6 random pieces and a velocity/repeat/pedal
-ladder, none seen in training) it compares with the FluidSynth reference:
+Pieces are DATA/PREFIX*.mid with their FluidSynth reference (training/gen_data.py): `eval_` is the
+dev set (six random pieces and a velocity/repeat/pedal ladder), `test_` the test set that no design
+choice reads, `real_` real piano music (MuseScore's demo scores played by the piano). Systems, side
+by side with the FluidSynth reference:
 
-* engine  - `sostenuto render PIECE.mid --model MODEL` (48 kHz, resampled to 24 kHz here)
-* codec   - codec resynthesis of the reference (analysis, which reads the MIDI -> product VQ -> decode): the upper bound
+* each --model LABEL=DIR - `sostenuto render PIECE.mid --model DIR` (48 kHz, resampled to 24 kHz here)
+* codec   - resynthesis of the reference through the codec (--codec): the upper bound of any LM on it.
+            A learned codec (ddsp_codec.py, sostenuto-piano 3) decodes its tokens of the reference;
+            the parametric codec of 2.x (pcodec.py) analyses with the MIDI, quantises and decodes
 * sine    - additive sines (3 partials) driven by the same MIDI features: the lower bound
 
 Metrics: log-mel L1 distance, multi-resolution STFT distance (spectral convergence +
@@ -17,11 +22,12 @@ reference sounds), note recall (the note's pitch reaches within 10 dB of the
 reference's level in the 160 ms after its onset AND rises there, so repeated notes
 must re-strike), spurious-pitch rate (pitch/frame activations of the render that
 the reference lacks, ±1 semitone / ±2 frames tolerance), velocity-loudness
-Spearman correlation (ladder: per pitch, averaged), silence leak (frames where the
-MIDI and the reference are silent but the render is above -60 dBFS) and pedal
-sustain (level in the pedal-held tail of the ladder, render minus reference).
-Writes OUT/results.json, OUT/results.md, spectrogram PNGs, and (with --card)
-replaces the results section of the model card.
+Spearman correlation (ladder: per pitch, averaged; pooled: every isolated note of every piece),
+attack rise time (isolated notes: onset to 90 % of the peak of the 2-8 kHz envelope, median and
+p90), silence leak (frames where the MIDI and the reference are silent but the render is above
+-60 dBFS) and pedal sustain (level in the pedal-held tail of the ladder, render minus reference).
+Writes OUT/results.json, OUT/results.md, spectrogram PNGs, and (with --card) replaces the
+card's section between <!-- results:PREFIX --> and <!-- /results:PREFIX -->.
 """
 import argparse
 import glob
@@ -261,11 +267,72 @@ def png(path, rows, labels):
     canvas.save(path)
 
 
+def attack_rises(x, ref, events, iso=0.3):
+    """Rise times (ms) of isolated notes: onset to 90 % of the peak (within 100 ms) of the 2-8 kHz
+    envelope (2 ms RMS). Notes whose reference envelope peaks under -70 dBFS are skipped."""
+    notes = [(int(round(m)), a, b) for m, kind, a, b in events if kind == "on"]     # exact onset samples
+    onsets = np.array([o for o, _, _ in notes])
+    pre, post = int(0.02 * SR), int(0.12 * SR)
+    freqs = np.fft.rfftfreq(pre + post, 1 / SR)
+    band = (freqs >= 2000) & (freqs <= 8000)
+    k = np.ones(48) / 48
+    out = []
+    for o, p, v in notes:
+        if ((np.abs(onsets - o) / SR) < iso).sum() > 1:
+            continue
+        if o - pre < 0 or o + post > min(len(x), len(ref)):
+            continue
+        env = []
+        for y in (x, ref):
+            seg = np.fft.irfft(np.fft.rfft(y[o - pre:o + post]) * band, pre + post)
+            env.append(np.sqrt(np.convolve(seg ** 2, k, mode="same")))
+        if env[1][pre:pre + int(0.1 * SR)].max() < 10 ** (-70 / 20):
+            continue
+        e = env[0][pre:pre + int(0.1 * SR)]
+        if e.max() <= 0:
+            continue
+        out.append(1000.0 * int(np.argmax(e >= 0.9 * e.max())) / SR)
+    return out
+
+
+def learned_codec_bound(codec_path, tokens_dir):
+    """Resynthesis through the learned codec: decode its tokens of the reference."""
+    from common import nice_torch
+    torch = nice_torch()
+    import ddsp_codec as dc
+    from train_codec import resynthesize
+    st = torch.load(codec_path)
+    codec = dc.Codec(st["B"])
+    codec.load_state_dict(st["model"])
+    codec.eval()
+
+    def run(name, ref, silent, feat):
+        z = np.load(os.path.join(tokens_dir, name + ".npz"))
+        return np.clip(resynthesize(codec, z["tokens"]), -1, 1)
+    return run
+
+
+def parametric_codec_bound(codec_path):
+    """Resynthesis through 2.x's parametric codec (it reads the MIDI in its analysis)."""
+    from common import nice_torch
+    torch = nice_torch()
+    from tokenize_data import encode, load_codec
+    codec = load_codec(codec_path)
+
+    def run(name, ref, silent, feat):
+        with torch.no_grad():
+            tok, _ = encode(codec, ref, silent, feat)
+            return np.clip(codec.decode_tokens(torch.from_numpy(tok)[None])[0].numpy(), -1, 1)
+    return run
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
-    ap.add_argument("--codec", required=True)
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--pieces", default="eval_", help="piece name prefix: eval_ (dev), test_, real_")
+    ap.add_argument("--codec", required=True, help="codec checkpoint for the resynthesis bound")
+    ap.add_argument("--codec-tokens", default=None, help="tokens of a learned codec (default: CODEC's dir/tokens)")
+    ap.add_argument("--model", action="append", required=True, help="LABEL=DIR (or DIR), repeatable")
     ap.add_argument("--out", required=True)
     ap.add_argument("--engine", default=None)
     ap.add_argument("--seed", type=int, default=0)
@@ -275,16 +342,22 @@ def main():
     args = ap.parse_args()
     from common import nice_torch
     torch = nice_torch()
-    from tokenize_data import encode, load_codec
     os.makedirs(args.out, exist_ok=True)
     engine = find_engine(args.engine)
-    codec = load_codec(args.codec)
-    systems = ["engine", "codec", "sine"]
+    models = [m.split("=", 1) if "=" in m else (os.path.basename(m.rstrip("/")), m) for m in args.model]
+    if "B" in torch.load(args.codec):
+        bound = learned_codec_bound(args.codec, args.codec_tokens or os.path.join(os.path.dirname(args.codec), "tokens"))
+    else:
+        bound = parametric_codec_bound(args.codec)
+    labels = [l for l, _ in models]
+    systems = labels + ["codec", "sine"]
+    every = systems + ["reference"]
     acc = {s: {"logmel": [], "mrstft": [], "chroma": [], "hit": 0, "hit_level": 0, "notes": 0, "spur": 0, "act": 0,
-               "leak": 0, "quiet": 0, "vel_pitch": float("nan"), "vel_pooled": float("nan"), "pedal_db": float("nan")}
-           for s in systems + ["reference"]}
+               "leak": 0, "quiet": 0, "vel_pitch": float("nan"), "pedal_db": float("nan"), "loud": [], "rise": []}
+           for s in every}
     speeds = []
-    names = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(args.data, "eval_*.mid")))
+    names = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(args.data, args.pieces + "*.mid")))
+    names = [n for n in names if os.path.exists(os.path.join(args.data, n + ".npz"))]
     for name in names:
         mid = os.path.join(args.data, name + ".mid")
         ref, _ = read_wav(os.path.join(args.data, name + ".wav"))
@@ -293,15 +366,16 @@ def main():
         events, _ = midi_events(mid)
         notes = notes_of(events)
         n = len(ref)
-        eng, secs, speed = engine_render(engine, mid, os.path.join(args.out, name + ".engine.wav"), args.model,
-                                         args.seed, args.engine_args.split())
-        speeds.append((name, n / SR, secs, speed))
-        with torch.no_grad():
-            tok, _ = encode(codec, ref, silent, feat)
-            cod = np.clip(codec.decode_tokens(torch.from_numpy(tok)[None])[0].numpy(), -1, 1)
+        outs = {}
+        for label, path in models:
+            y, secs, speed = engine_render(engine, mid, os.path.join(args.out, f"{name}.{label}.engine.wav"), path,
+                                           args.seed, args.engine_args.split())
+            speeds.append((name, label, n / SR, secs, speed))
+            outs[label] = y
+        outs["codec"] = bound(name, ref, silent, feat)
         sine = sine_render(feat, n)
-        sine *= np.sqrt((ref ** 2).mean() / ((sine ** 2).mean() + 1e-12))
-        outs = {"engine": eng, "codec": cod, "sine": sine, "reference": ref}
+        outs["sine"] = sine * np.sqrt((ref ** 2).mean() / ((sine ** 2).mean() + 1e-12))
+        outs["reference"] = ref
         for s, y in outs.items():
             y = np.pad(y, (0, max(0, n - len(y))))[:n].astype(np.float32)
             outs[s] = y
@@ -320,36 +394,50 @@ def main():
             lk, q = silence_leak(y, ref, feat)
             a["leak"] += lk
             a["quiet"] += q
+            a["loud"] += note_loudness(y, notes)
+            a["rise"] += attack_rises(y, ref, events)
             if name == "eval_ladder":
-                a["vel_pitch"], a["vel_pooled"] = velocity_corr(y, notes)
+                a["vel_pitch"], _ = velocity_corr(y, notes)
                 # pedal section: the last 2.9 s before the pedal lifts hold released notes
                 ped = [m for m, kind, c, v in events if kind == "cc" and c == 64]
                 if len(ped) >= 2:
                     lo_, hi_ = int(ped[-1]) - int(1.5 * SR), int(ped[-1])
                     db = lambda z: 10 * np.log10(np.mean(z[lo_:hi_] ** 2) + 1e-12)
                     a["pedal_db"] = db(y) - db(ref)
-        if name in ("eval_ladder", "eval_00"):
+        if name in ("eval_ladder", "eval_00", names[0]):
             pdir = args.png_dir or args.out
             os.makedirs(pdir, exist_ok=True)
             seg = slice(0, min(n, 12 * SR))
-            png(os.path.join(pdir, f"spectrogram_{name}.png"),
-                [logmel(outs[s][seg]) for s in ("reference", "engine", "codec", "sine")],
-                ["FluidSynth reference", "engine render (sostenuto-piano)", "codec resynthesis (upper bound)",
-                 "additive sines (lower bound)"])
-        print(f"{name}: engine {secs:.1f} s wall for {n / SR:.1f} s audio; {speed}; logmel " +
-              ", ".join(f"{s} {acc[s]['logmel'][-1]:.3f}" for s in systems), flush=True)
+            png(os.path.join(pdir, f"spectrogram_{name}.png"), [logmel(outs[s][seg]) for s in ["reference"] + systems],
+                ["FluidSynth reference"] + [f"engine render ({l})" for l in labels] +
+                ["codec resynthesis (upper bound)", "additive sines (lower bound)"])
+            # attack close-up: the first isolated note, 60 ms before to 400 ms after its onset
+            iso = [f for f, _, _ in notes if sum(abs(g - f) * HOP / SR < 0.3 for g, _, _ in notes) == 1 and f > 5]
+            if iso:
+                o = iso[0] * HOP
+                seg = slice(max(0, o - int(0.06 * SR)), o + int(0.4 * SR))
+                png(os.path.join(pdir, f"attack_{name}.png"),
+                    [logmel(outs[s][seg], n_fft=512, hop=48) for s in ["reference"] + systems],
+                    ["FluidSynth reference"] + [f"engine render ({l})" for l in labels] +
+                    ["codec resynthesis (upper bound)", "additive sines (lower bound)"])
+        print(f"{name}: logmel " + ", ".join(f"{s} {acc[s]['logmel'][-1]:.3f}" for s in systems), flush=True)
     res = {}
-    for s in systems + ["reference"]:
+    for s in every:
         a = acc[s]
+        rise = np.array(a["rise"]) if a["rise"] else np.array([np.nan])
         res[s] = {"log_mel_distance": float(np.mean(a["logmel"])), "mr_stft_distance": float(np.mean(a["mrstft"])),
                   "chroma_similarity": float(np.mean(a["chroma"])),
                   "note_recall": a["hit"] / max(1, a["notes"]), "note_recall_level_only": a["hit_level"] / max(1, a["notes"]),
                   "spurious_pitch_rate": a["spur"] / max(1, a["act"]),
                   "velocity_loudness_spearman_per_pitch": a["vel_pitch"],
-                  "velocity_loudness_spearman_pooled": a["vel_pooled"],
+                  "velocity_loudness_spearman_pooled": spearman([r[1] for r in a["loud"]], [r[2] for r in a["loud"]]),
+                  "attack_rise_ms_median": float(np.median(rise)), "attack_rise_ms_p90": float(np.percentile(rise, 90)),
+                  "attack_notes": len(a["rise"]),
                   "silence_leak_frames": a["leak"], "silent_frames": a["quiet"], "pedal_tail_db_vs_ref": a["pedal_db"]}
-    res["_engine_speed"] = [{"piece": p, "audio_s": round(a, 2), "wall_s": round(w, 2), "engine": s} for p, a, w, s in speeds]
-    res["_settings"] = {"model": args.model, "seed": args.seed, "engine_args": args.engine_args, "notes": acc["engine"]["notes"]}
+    res["_engine_speed"] = [{"piece": p, "model": m, "audio_s": round(a, 2), "wall_s": round(w, 2), "engine": s}
+                            for p, m, a, w, s in speeds]
+    res["_settings"] = {"models": dict(models), "pieces": args.pieces, "seed": args.seed,
+                        "engine_args": args.engine_args, "notes": acc["reference"]["notes"]}
     json.dump(res, open(os.path.join(args.out, "results.json"), "w"), indent=1)
     rows = [("log-mel distance (lower is better)", "log_mel_distance", "{:.3f}"),
             ("multi-resolution STFT distance", "mr_stft_distance", "{:.3f}"),
@@ -357,30 +445,36 @@ def main():
             ("note recall (level and re-strike)", "note_recall", "{:.1%}"),
             ("note recall (level only)", "note_recall_level_only", "{:.1%}"),
             ("spurious-pitch rate", "spurious_pitch_rate", "{:.1%}"),
-            ("velocity-loudness Spearman (per pitch)", "velocity_loudness_spearman_per_pitch", "{:.3f}"),
-            ("velocity-loudness Spearman (pooled)", "velocity_loudness_spearman_pooled", "{:.3f}"),
+            ("velocity-loudness Spearman (ladder, per pitch)", "velocity_loudness_spearman_per_pitch", "{:.3f}"),
+            ("velocity-loudness Spearman (pooled, isolated notes)", "velocity_loudness_spearman_pooled", "{:.3f}"),
+            ("attack rise, median (ms)", "attack_rise_ms_median", "{:.1f}"),
+            ("attack rise, p90 (ms)", "attack_rise_ms_p90", "{:.1f}"),
             ("silence leak (frames > -60 dBFS / silent frames)", None, None),
             ("pedal tail level vs reference (dB)", "pedal_tail_db_vs_ref", "{:+.1f}")]
-    md = ["| metric | engine render | codec resynthesis (upper bound) | additive sines (lower bound) | FluidSynth reference |",
-          "|---|---|---|---|---|"]
+    heads = [f"engine: {l}" for l in labels] + ["codec resynthesis (upper bound)", "additive sines (lower bound)",
+                                                 "FluidSynth reference"]
+    md = ["| metric | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     for label, key, fmt in rows:
         if key is None:
-            cells = [f"{res[s]['silence_leak_frames']} / {res[s]['silent_frames']}" for s in systems + ["reference"]]
+            cells = [f"{res[s]['silence_leak_frames']} / {res[s]['silent_frames']}" for s in every]
         else:
-            cells = [fmt.format(res[s][key]) for s in systems + ["reference"]]
+            cells = ["—" if res[s][key] != res[s][key] else fmt.format(res[s][key]) for s in every]
         md.append(f"| {label} | " + " | ".join(cells) + " |")
-    tot_a = sum(a for _, a, _, _ in speeds)
-    tot_w = sum(w for _, _, w, _ in speeds)
     md.append("")
-    md.append(f"{len(names)} held-out pieces, {acc['engine']['notes']} notes, {tot_a:.0f} s of audio; engine "
-              f"`render` wall time {tot_w:.1f} s including process start-up ({tot_a / tot_w:.1f}x real time "
-              f"on this shared machine); seed {args.seed}{', ' + args.engine_args if args.engine_args else ''}.")
+    for label in labels:
+        tot_a = sum(a for _, m, a, _, _ in speeds if m == label)
+        tot_w = sum(w for _, m, _, w, _ in speeds if m == label)
+        md.append(f"- {label}: engine `render` wall time {tot_w:.1f} s for {tot_a:.0f} s of audio, including process "
+                  f"start-up ({tot_a / max(tot_w, 1e-9):.1f}x real time on this shared machine).")
+    md.append(f"- {len(names)} pieces `{args.pieces}*`, {acc['reference']['notes']} notes, "
+              f"{res['reference']['attack_notes']} isolated attacks; seed {args.seed}"
+              f"{', ' + args.engine_args if args.engine_args else ''}.")
     text = "\n".join(md) + "\n"
     open(os.path.join(args.out, "results.md"), "w").write(text)
     print(text)
     if args.card and os.path.exists(args.card):
         card = open(args.card).read()
-        a, b = "<!-- results -->", "<!-- /results -->"
+        a, b = f"<!-- results:{args.pieces} -->", f"<!-- /results:{args.pieces} -->"
         if a in card and b in card:
             card = card[:card.index(a) + len(a)] + "\n" + text + card[card.index(b):]
             open(args.card, "w").write(card)

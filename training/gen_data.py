@@ -258,11 +258,41 @@ def velocity_ladder(path):
     write_midi(pc, path)
 
 
+# Real piano music for the test set: the MuseScore demo scores Debian ships (musescore3,
+# musescore-common), exported to MIDI headless, every part played by the piano (program 0; the
+# drum channel dropped). Licences: Debian's copyright files of those packages (docs/model-card.md).
+REAL_SCORES = ["/usr/share/mscore3-3.2/demos/Reunion.mscz", "/usr/share/mscore3-3.2/demos/Unclaimed_Gift.mscx",
+               "/usr/share/mscore3-3.2/demos/Fugue_1.mscx", "/usr/share/mscore-2.3/demos/All_Dudes.mscz",
+               "/usr/share/mscore-2.3/demos/Triumph.mscz"]
+
+
+def real_piece(score, mid):
+    """Score -> piano MIDI at `mid` (mscore3, QT_QPA_PLATFORM=offscreen). False if the score is missing."""
+    import mido
+    if not os.path.exists(score):
+        return False
+    tmp = mid + ".tmp.mid"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    subprocess.run(["mscore3", "-o", tmp, score], check=True, env=env, timeout=300,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    src = mido.MidiFile(tmp)
+    for tr in src.tracks:
+        for i, msg in enumerate(tr):
+            if msg.type == "program_change":
+                tr[i] = msg.copy(program=0)
+            elif getattr(msg, "channel", None) == 9 and msg.type in ("note_on", "note_off"):
+                tr[i] = mido.MetaMessage("text", text="", time=msg.time)
+    src.save(mid)
+    os.remove(tmp)
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "data"))
     ap.add_argument("--train", type=int, default=100)
     ap.add_argument("--eval", type=int, default=6)
+    ap.add_argument("--test", type=int, default=0, help="procedural test pieces, plus the real scores")
     ap.add_argument("--length", type=float, default=30.0)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -270,6 +300,14 @@ def main():
         process(f"train_{i:04d}", 1000 + i, args.length, args.out)
     for i in range(args.eval):
         process(f"eval_{i:02d}", 900000 + i, 20.0, args.out)
+    for i in range(args.test):          # the test set: no design choice reads it
+        process(f"test_{i:02d}", 950000 + i, 20.0, args.out)
+    if args.test:
+        for score in REAL_SCORES:
+            name = "real_" + os.path.splitext(os.path.basename(score))[0]
+            if not os.path.exists(os.path.join(args.out, name + ".npz")) and \
+                    real_piece(score, os.path.join(args.out, name + ".mid")):
+                process(name, None, None, args.out)
     ladder = os.path.join(args.out, "eval_ladder.mid")
     if not os.path.exists(os.path.join(args.out, "eval_ladder.npz")):
         velocity_ladder(ladder)

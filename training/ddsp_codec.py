@@ -1,0 +1,322 @@
+"""The learned codec of sostenuto-piano 3: encoder -> FSQ tokens -> DDSP decoder, trained on audio.
+
+Nothing here knows what instrument it plays; everything instrument-shaped is learned from
+the training audio (the decoder's weights, the transient atoms) or fitted to it
+(`fit_inharmonicity`: the stretch of each key's partials). Pieces:
+
+* **Clock.** 10 ms frames (HOP = 240 samples at 24 kHz), so an onset lands at most 10 ms
+  from a frame boundary. Two clock codebooks (the last two) carry the absolute frame index
+  f mod 4096 as (f // 64 mod 64, f mod 64), each + 1. Oscillators make an integer number of
+  cycles per CLOCK_SAMPLES = 4096 * HOP samples, so their phase at absolute sample t is exact
+  in int64 and continuous across chunks (why a clock at all: oscillators.py).
+* **Analysis front end** (fixed, MIDI-free): the amplitude at each oscillator's frequency of a
+  2048-sample hann STFT zero-padded to 8192, and a 64-band log-mel spectrum, both centred on the
+  frame's end (the decoder's control point for that frame).
+* **Encoder** (learned): 3-frame convolution over the analysis -> 96 latents in (-1, 1).
+* **Quantiser** (learned with the decoder): FSQ, 8 levels per latent, straight-through.
+  Latents pair up into K_CONTENT = 48 codebooks of 64 codes; token 0 of every content
+  codebook is reserved for silence, so V = 65. A frame whose reference peak (and its
+  successor's) is under -70 dBFS is given the silence tokens.
+* **Decoder** (learned, streamed): tokens of frames f-1, f, f+1 -> controls at the end of frame
+  f: log-amplitudes of the N_OSC oscillators (partials 1..16 of every key in MIDI 21..108
+  below 10 kHz, merged when within 0.5 %), gains of 24 noise bands (deterministic band-limited
+  noise looped every 64 frames, indexed by the clock), and gains of 16 learned 20 ms transient
+  atoms started at the frame's beginning. Audio of frame f interpolates the controls of
+  f-1 and f. Silence tokens force a frame's controls to zero, so silence decodes to exact zero.
+  Audio of frame f depends on the tokens of frames f-2 .. f+1: one frame of lookahead, which
+  the engine's overlap cross-fade covers (DECODER_* below).
+"""
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SR = 24000
+HOP = 240
+CLOCK_BASE = 64                      # each clock codebook counts 0..63 (token = count + 1)
+CLOCK_FRAMES = CLOCK_BASE * CLOCK_BASE
+CLOCK_SAMPLES = CLOCK_FRAMES * HOP   # 983040 samples = 40.96 s
+FSQ_LEVELS = 8
+LATENTS = 96
+K_CONTENT = LATENTS // 2             # two latents per codebook
+V = FSQ_LEVELS * FSQ_LEVELS + 1      # 64 codes + silence token 0
+K = K_CONTENT + 2                    # + clock_hi, clock_lo
+SILENCE = 0
+SILENCE_DB = -70.0
+
+KEYS, LOWEST, PARTIALS, FMAX, MERGE_RATIO = 88, 21, 16, 10000.0, 1.005
+N_MELS = 64
+N_NOISE = 24
+NOISE_FRAMES = 64                    # the noise loop; indexed by clock_lo
+N_ATOMS = 16
+ATOM_LEN = 2 * HOP
+ENC_HIDDEN = 512                     # the encoder runs only in training and tokenizing
+DEC_HIDDEN = 256                     # the decoder runs in the engine, on every chunk
+
+# Streaming (model.json decoder.*): chunk of 4 frames, 1 overlapped frame, 2 frames of left context.
+DECODER_CHUNK, DECODER_OVERLAP, DECODER_WINDOW = 4, 1, 7
+
+AN_WIN, AN_NFFT = 2048, 8192
+
+
+# --- the oscillator bank ---------------------------------------------------------------
+def key_f0(k):
+    return 440.0 * 2 ** ((LOWEST + k - 69) / 12)
+
+
+def partial_freqs(B):
+    """B [KEYS] stretch coefficients -> [(frequency, key, partial)] below FMAX."""
+    out = []
+    for k in range(KEYS):
+        for n in range(1, PARTIALS + 1):
+            f = n * key_f0(k) * math.sqrt(1 + B[k] * n * n)
+            if f < FMAX:
+                out.append((f, k, n - 1))
+    return sorted(out)
+
+
+def bank_cycles(B):
+    """[O] int64 cycles per CLOCK_SAMPLES of each oscillator (ascending; near-duplicates merged)."""
+    kept = []
+    for f, _, _ in partial_freqs(B):
+        if not kept or f > kept[-1] * MERGE_RATIO:
+            kept.append(f)
+    return torch.tensor([int(round(f * CLOCK_SAMPLES / SR)) for f in kept], dtype=torch.int64)
+
+
+def fit_inharmonicity(spectra, counts, log=print):
+    """Fit each key's partial stretch B (f_n = n f0 sqrt(1 + B n^2)) to the training audio.
+
+    spectra [KEYS, AN_NFFT//2+1]: mean magnitude spectrum of frames where that key sounds alone,
+    counts [KEYS]: how many frames. For each key with data, B is chosen from a log grid (and 0)
+    to maximise the mean log magnitude at partials 2..16; then log B is fitted linearly in pitch
+    across keys (weighted by data), which fills keys without data. A harmonic instrument gets B ~ 0.
+    """
+    grid = np.concatenate([[0.0], np.logspace(-6, -2, 49)])
+    bins = np.arange(spectra.shape[1])
+    best = np.full(KEYS, np.nan)
+    for k in range(KEYS):
+        if counts[k] < 10:
+            continue
+        lm = np.log(spectra[k] + 1e-9)
+        scores = []
+        for B in grid:
+            n = np.arange(2, PARTIALS + 1)
+            f = n * key_f0(k) * np.sqrt(1 + B * n * n)
+            f = f[f < FMAX]
+            if len(f) < 3:
+                scores.append(-np.inf)
+                continue
+            b = np.rint(f * AN_NFFT / SR).astype(int)
+            scores.append(np.mean([lm[max(0, i - 1):i + 2].max() for i in b]))
+        if np.isfinite(max(scores)):
+            best[k] = grid[int(np.argmax(scores))]
+    ok = np.isfinite(best) & (best > 0)
+    if ok.sum() < 3:
+        log(f"inharmonicity: {ok.sum()} keys with a stretch; the bank is harmonic")
+        return np.zeros(KEYS)
+    p = np.arange(KEYS)[ok]
+    w = np.sqrt(counts[ok])
+    A = np.stack([np.ones_like(p, dtype=float), p - 44.0], 1)
+    coef, *_ = np.linalg.lstsq(A * w[:, None], np.log(best[ok]) * w, rcond=None)
+    B = np.exp(coef[0] + coef[1] * (np.arange(KEYS) - 44.0))
+    log(f"inharmonicity: {ok.sum()} keys fitted; log B = {coef[0]:.2f} + {coef[1]:.4f} (key - 44); "
+        f"B(A0) = {B[0]:.2e}, B(C4) = {B[39]:.2e}, B(C8) = {B[87]:.2e}")
+    return B
+
+
+# --- analysis front end (numpy, offline) ---------------------------------------------
+def mel_filterbank(n_fft, n_mels, fmin=30.0, fmax=11000.0):
+    mel = lambda f: 2595 * np.log10(1 + f / 700)
+    imel = lambda m: 700 * (10 ** (m / 2595) - 1)
+    pts = imel(np.linspace(mel(fmin), mel(fmax), n_mels + 2))
+    freqs = np.arange(n_fft // 2 + 1) * SR / n_fft
+    fb = np.zeros((n_mels, len(freqs)), np.float32)
+    for i in range(n_mels):
+        lo, c, hi = pts[i], pts[i + 1], pts[i + 2]
+        fb[i] = np.clip(np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)), 0, None)
+    return fb
+
+
+def frame_spectra(x, n_frames, win, nfft, centre_at_end=True):
+    """Magnitude spectra [T, nfft//2+1] of hann windows centred on each frame's end (numpy)."""
+    w = np.hanning(win).astype(np.float32)
+    pad = win
+    xp = np.pad(x.astype(np.float32), (pad, pad + (n_frames + 2) * HOP))
+    out = np.zeros((n_frames, nfft // 2 + 1), np.float32)
+    for s in range(0, n_frames, 512):
+        idx = np.arange(s, min(n_frames, s + 512))
+        centre = (idx + 1) * HOP + pad
+        seg = xp[centre[:, None] - win // 2 + np.arange(win)[None, :]] * w
+        out[idx] = np.abs(np.fft.rfft(seg, nfft, axis=1))
+    return out, float(w.sum())
+
+
+def analyse(x, n_frames, cycles):
+    """Audio -> (osc [T, O] log amplitude at each oscillator, mel [T, N_MELS] log magnitude)."""
+    S, wsum = frame_spectra(x, n_frames, AN_WIN, AN_NFFT)
+    f = cycles.numpy() * SR / CLOCK_SAMPLES
+    b = np.rint(f * AN_NFFT / SR).astype(int)
+    amp = np.maximum(np.maximum(S[:, b - 1], S[:, b]), S[:, np.minimum(b + 1, S.shape[1] - 1)]) * 2 / wsum
+    S2, _ = frame_spectra(x, n_frames, 1024, 1024)
+    mel = mel_filterbank(1024, N_MELS) @ S2.T
+    return np.log(amp + 1e-4).astype(np.float16), np.log(mel.T + 1e-4).astype(np.float16)
+
+
+def solo_spectra(x, feat_sounding, n_frames, acc, counts):
+    """Accumulate the long-window spectra of frames where exactly one key (MIDI 21..108) sounds."""
+    snd = feat_sounding[:n_frames, LOWEST:LOWEST + KEYS] > 0
+    solo = snd.sum(1) == 1
+    if not solo.any():
+        return
+    S, _ = frame_spectra(x, n_frames, AN_WIN, AN_NFFT)
+    keys = snd.argmax(1)
+    for f in np.nonzero(solo)[0]:
+        acc[keys[f]] += S[f]
+        counts[keys[f]] += 1
+
+
+def noise_table(seed=0):
+    """[N_NOISE, NOISE_FRAMES, HOP] unit-RMS band-limited noise (mel-spaced bands), seamless loop."""
+    n = NOISE_FRAMES * HOP
+    rng = np.random.default_rng(seed)
+    spec = np.fft.rfft(rng.standard_normal(n))
+    fb = mel_filterbank(n, N_NOISE, 40.0, 11500.0)
+    bands = np.fft.irfft(spec[None, :] * fb, n)
+    bands /= np.sqrt((bands ** 2).mean(1, keepdims=True)) + 1e-12
+    return torch.tensor(bands.reshape(N_NOISE, NOISE_FRAMES, HOP), dtype=torch.float32)
+
+
+# --- the model -------------------------------------------------------------------------
+def fsq(z):
+    """z (any real) -> (values in [-1, 1] straight-through, level indices 0..7)."""
+    zc = torch.tanh(z)
+    q = torch.round((zc + 1) * 0.5 * (FSQ_LEVELS - 1))
+    v = q * (2.0 / (FSQ_LEVELS - 1)) - 1.0
+    return zc + (v - zc).detach(), q.long()
+
+
+def levels_to_tokens(q):                       # [..., LATENTS] -> [..., K_CONTENT] in 1..64
+    q = q.reshape(*q.shape[:-1], K_CONTENT, 2)
+    return 1 + q[..., 0] * FSQ_LEVELS + q[..., 1]
+
+
+class Codec(nn.Module):
+    def __init__(self, B):
+        super().__init__()
+        self.register_buffer("B", torch.tensor(np.asarray(B), dtype=torch.float64))
+        self.register_buffer("cycles", bank_cycles(np.asarray(B)))
+        O = len(self.cycles)
+        self.n_osc = O
+        # Encoder.
+        self.enc1 = nn.Conv1d(O + N_MELS, ENC_HIDDEN, 3, padding=1)
+        self.enc2 = nn.Conv1d(ENC_HIDDEN, ENC_HIDDEN, 1)
+        self.enc3 = nn.Conv1d(ENC_HIDDEN, LATENTS, 1)
+        # Decoder: FSQ values of every content codebook (+ a silence flag) -> controls.
+        tab = torch.zeros(V, 2)
+        codes = torch.arange(V - 1)
+        tab[1:, 0] = (codes // FSQ_LEVELS).float() * (2.0 / (FSQ_LEVELS - 1)) - 1
+        tab[1:, 1] = (codes % FSQ_LEVELS).float() * (2.0 / (FSQ_LEVELS - 1)) - 1
+        self.register_buffer("token_values", tab)          # token -> its two FSQ values (0 for silence)
+        self.dec1 = nn.Conv1d(LATENTS + 1, DEC_HIDDEN, 3, padding=0)   # frames f-1, f, f+1
+        self.dec2 = nn.Conv1d(DEC_HIDDEN, DEC_HIDDEN, 1)
+        self.dec_osc = nn.Conv1d(DEC_HIDDEN, O, 1)
+        self.dec_noise = nn.Conv1d(DEC_HIDDEN, N_NOISE, 1)
+        self.dec_atom = nn.Conv1d(DEC_HIDDEN, N_ATOMS, 1)
+        nn.init.zeros_(self.dec_osc.weight); nn.init.constant_(self.dec_osc.bias, -7.0)
+        nn.init.zeros_(self.dec_noise.weight); nn.init.constant_(self.dec_noise.bias, -9.0)
+        nn.init.zeros_(self.dec_atom.weight); nn.init.constant_(self.dec_atom.bias, -9.0)
+        g = torch.Generator().manual_seed(7)
+        env = torch.exp(-torch.arange(ATOM_LEN, dtype=torch.float32) / 48.0)
+        self.atoms = nn.Parameter(torch.randn(N_ATOMS, ATOM_LEN, generator=g) * env)
+        self.register_buffer("noise", noise_table())
+        n = torch.arange(HOP, dtype=torch.float64)
+        lam = (n + 0.5) / HOP
+        w = 2 * math.pi * self.cycles.double()[:, None] / CLOCK_SAMPLES
+        c, s = torch.cos(w * n), torch.sin(w * n)
+        self.register_buffer("basis", torch.cat([(1 - lam) * c, -(1 - lam) * s, lam * c, -lam * s], 0).float())
+        self.register_buffer("lam", lam.float())
+
+    # encoder: osc [B, T, O], mel [B, T, M] (log) -> latents [B, T, LATENTS] (pre-FSQ)
+    def encode(self, osc, mel):
+        x = torch.cat([osc, mel], -1).transpose(1, 2)
+        h = F.gelu(self.enc1(x))
+        h = F.gelu(self.enc2(h))
+        return self.enc3(h).transpose(1, 2)
+
+    def frame_inputs(self, tokens):
+        """content tokens [B, T, K_CONTENT] -> decoder inputs [B, LATENTS + 1, T]."""
+        v = self.token_values[tokens].reshape(*tokens.shape[:2], LATENTS)
+        sil = (tokens == SILENCE).all(-1, keepdim=True).float()
+        return torch.cat([v, sil], -1).transpose(1, 2), sil.squeeze(-1)
+
+    def controls(self, x, sil):
+        """x [B, LATENTS+1, T] (+ silence [B, T]) -> controls of frames 1..T-2 (needs f-1, f+1):
+        osc amplitudes [B, T-2, O], noise gains [B, T-2, N_NOISE], atom gains [B, T-2, N_ATOMS]."""
+        h = F.gelu(self.dec1(x))
+        h = F.gelu(self.dec2(h))
+        live = (1 - sil[:, 1:-1]).unsqueeze(-1)
+        osc = torch.exp(torch.clamp(self.dec_osc(h), max=0.0)).transpose(1, 2) * live
+        noise = torch.exp(torch.clamp(self.dec_noise(h), max=0.0)).transpose(1, 2) * live
+        atom = torch.exp(torch.clamp(self.dec_atom(h), max=0.0)).transpose(1, 2) * live
+        return osc, noise, atom
+
+    def synth(self, osc, noise, atom, frame0):
+        """Controls of frames f0-1 .. f0+T-1 [B, T+1, ...] and the absolute index f0 [B] (int64) of the
+        first frame to play -> audio of frames f0 .. f0+T-1 [B, T*HOP]."""
+        Bn, T1, O = osc.shape
+        T = T1 - 1
+        f = frame0[:, None] + torch.arange(T, device=osc.device)[None, :]                 # [B, T]
+        t0 = torch.remainder(f, CLOCK_FRAMES) * HOP
+        cyc = torch.remainder(t0.unsqueeze(-1) * self.cycles, CLOCK_SAMPLES)             # [B, T, O]
+        ph = cyc.to(torch.float32) * (2 * math.pi / CLOCK_SAMPLES)
+        c, s = torch.cos(ph), torch.sin(ph)
+        a0, a1 = osc[:, :-1], osc[:, 1:]
+        coef = torch.cat([a0 * c, a0 * s, a1 * c, a1 * s], -1)                           # [B, T, 4O]
+        y = coef @ self.basis                                                             # [B, T, HOP]
+        lo = torch.remainder(f, NOISE_FRAMES)                                             # [B, T]
+        nz = self.noise[:, lo].permute(1, 2, 0, 3)                                        # [B, T, N, HOP]
+        g = noise[:, :-1, :, None] * (1 - self.lam) + noise[:, 1:, :, None] * self.lam   # [B, T, N, HOP]
+        y = y + (g * nz).sum(2)
+        wave = atom @ self.atoms                                                          # [B, T+1, 2HOP]
+        y = y + wave[:, 1:, :HOP] + wave[:, :-1, HOP:]
+        return y.reshape(Bn, T * HOP)
+
+    def decode_tokens(self, tokens, frame0):
+        """content tokens of frames f0-2 .. f0+T [B, T+3, K_CONTENT] -> audio of frames f0 .. f0+T-1."""
+        x, sil = self.frame_inputs(tokens)
+        return self.synth(*self.controls(x, sil), frame0)
+
+
+def clock_tokens(frames):
+    """Absolute frame indices (int64 tensor) -> (clock_hi, clock_lo) tokens in 1..64."""
+    f = torch.remainder(frames, CLOCK_FRAMES)
+    return f // CLOCK_BASE + 1, torch.remainder(f, CLOCK_BASE) + 1
+
+
+class DecoderExport(nn.Module):
+    """The streamed decoder of model.json: tokens [B, K, W] (clock last two) -> audio [B, 1, W*HOP].
+
+    Frame w's audio needs the controls of w-1 and w; the controls of w need tokens w-1..w+1. At the
+    window's edges the missing neighbours repeat the edge frame: the first frames are discarded left
+    context, and the last frame (no lookahead yet) is provisional, replaced under the cross-fade by
+    the next chunk, which decodes it with its lookahead.
+    """
+
+    def __init__(self, codec):
+        super().__init__()
+        self.codec = codec
+
+    def forward(self, tokens):
+        c = self.codec
+        content = tokens[:, :K_CONTENT, :].transpose(1, 2)                                # [B, W, Kc]
+        hi, lo = tokens[:, K_CONTENT, :], tokens[:, K_CONTENT + 1, :]
+        # The clock of the window's last frame, which is never before the start (frames before 0 carry
+        # the silence tokens, clock 0): absolute frame mod 4096 of the window's first frame.
+        last = (hi[:, -1] - 1) * CLOCK_BASE + (lo[:, -1] - 1)
+        first = last - (tokens.shape[2] - 1)
+        padded = torch.cat([content[:, :1], content[:, :1], content, content[:, -1:]], 1)   # [B, W+3, Kc]
+        audio = c.decode_tokens(padded, first)
+        return audio.unsqueeze(1)
