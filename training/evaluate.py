@@ -358,6 +358,9 @@ def main():
     speeds = []
     names = sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(args.data, args.pieces + "*.mid")))
     names = [n for n in names if os.path.exists(os.path.join(args.data, n + ".npz"))]
+    if not names:
+        print(f"evaluate: no pieces {args.pieces}* in {args.data}; nothing to do")
+        return
     for name in names:
         mid = os.path.join(args.data, name + ".mid")
         ref, _ = read_wav(os.path.join(args.data, name + ".wav"))

@@ -90,7 +90,8 @@ def load(codec_path, lm_path):
     codec = dc.Codec(st["B"])
     codec.load_state_dict(st["model"])
     lm = TokenLM()
-    lm.load_state_dict(torch.load(lm_path))
+    st = torch.load(lm_path)
+    lm.load_state_dict(st["model"] if "model" in st else st)     # lm.pt, or a training checkpoint
     return codec.eval(), lm.eval()
 
 

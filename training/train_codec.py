@@ -109,10 +109,9 @@ class Corpus:
 
 def run_codec(codec, osc, mel, sil, f0):
     """Training path: analysis (with one extra frame each side) -> FSQ -> controls -> audio."""
-    z = codec.encode(osc, mel)[:, 1:-1]                      # frames s-2 .. s+SEG
+    z = codec.encode(osc, mel)                               # frames s-2 .. s+SEG
     v, _ = dc.fsq(z)
-    x = torch.cat([v * (1 - sil).unsqueeze(-1), sil.unsqueeze(-1)], -1).transpose(1, 2)
-    o, nz, at = codec.controls(x, sil)                       # frames s-1 .. s+SEG-1
+    o, nz, at = codec.controls(v * (1 - sil).unsqueeze(-1), sil)   # frames s-1 .. s+SEG-1
     return codec.synth(o, nz, at, f0), o
 
 
@@ -184,9 +183,8 @@ def tokenize(codec, data, out, names):
     for name in names:
         p = os.path.join(out, "tokens", name + ".npz")
         z = np.load(os.path.join(out, "an", name + ".npz"))
-        osc = torch.tensor(z["osc"].astype(np.float32))[None]
-        mel = torch.tensor(z["mel"].astype(np.float32))[None]
-        _, q = dc.fsq(codec.encode(osc, mel)[0])
+        edge = lambda a: torch.tensor(np.concatenate([a[:1], a, a[-1:]]).astype(np.float32))[None]
+        _, q = dc.fsq(codec.encode(edge(z["osc"]), edge(z["mel"]))[0])     # the piece's edges repeated
         tok = dc.levels_to_tokens(q).numpy()
         tok[z["silent"]] = dc.SILENCE
         np.savez(p + ".tmp.npz", tokens=tok.astype(np.int16), feat=z["feat"], silent=z["silent"])

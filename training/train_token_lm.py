@@ -23,6 +23,10 @@ from common import nice_torch  # noqa: E402
 import ddsp_codec as dc  # noqa: E402
 
 torch = nice_torch()
+# Debian's torch 1.13 on this CPU: nn.GRU's oneDNN backward returns different, sometimes huge,
+# input gradients for the same batch (measured: embedding gradient norms from 1e-2 to 5e12), which
+# made the loss NaN within 25 steps. The native kernels are exact and repeatable.
+torch.backends.mkldnn.enabled = False
 import torch.nn.functional as F  # noqa: E402
 from token_lm import LOOKAHEAD, TokenLM, corrupt_history  # noqa: E402
 
