@@ -90,6 +90,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default=None, help="start from these LM weights (e.g. a committed checkpoint)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     logf = open(os.path.join(args.out, "log.txt"), "a")
@@ -105,6 +106,10 @@ def main():
     opt = torch.optim.Adam(lm.parameters(), lr=2e-3)
     ck, final = os.path.join(args.out, "ckpt.pt"), os.path.join(args.out, "lm.pt")
     step = 0
+    if args.init and not os.path.exists(ck):
+        st = torch.load(args.init)
+        lm.load_state_dict(st["model"] if "model" in st else st)
+        log(f"initialised from {args.init}")
     if os.path.exists(final):
         lm.load_state_dict(torch.load(final))
         step = args.steps
