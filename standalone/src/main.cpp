@@ -28,6 +28,7 @@
 #include "options.h"
 #include "sostenuto/bridge/engine_locator.h"
 #include "sostenuto/bridge/engine_supervisor.h"
+#include "sostenuto/bridge/latency_policy.h"
 
 using namespace sostenuto;
 using namespace sostenuto::standalone;
@@ -87,7 +88,7 @@ bridge::EngineSupervisorConfig make_config(const Options& options, const Session
     config.instance_id = instance_id;
     config.ring_channels = 2;
     config.ring_capacity_frames =
-        ring_capacity_for(config.requested_lookahead_samples + config.compute_slack_samples, session.period);
+        bridge::ring_capacity_for(config.requested_lookahead_samples + config.compute_slack_samples, session.period);
     if (!options.engine_socket.empty()) {
         config.socket_path = options.engine_socket;
     } else if (const char* socket = std::getenv("SOSTENUTO_ENGINE_SOCKET"); socket != nullptr && *socket != '\0') {
@@ -167,11 +168,11 @@ int main(int argc, char** argv) {
     Session session{jack.sample_rate(), jack.buffer_size()};
     std::uint64_t seen_format_changes = jack.format_changes();
     auto estimate = [&] {
-        return requested_lookahead_samples(options, session.sample_rate) +
-               requested_slack_samples(options, session.sample_rate, session.period);
+        return bridge::estimated_latency_samples(requested_lookahead_samples(options, session.sample_rate),
+                                                 requested_slack_samples(options, session.sample_rate, session.period));
     };
     auto start_session = [&]() {
-        core.set_fade_samples(static_cast<std::uint32_t>(std::max(16.0, std::round(session.sample_rate * 0.002))));
+        core.set_fade_samples(bridge::fade_samples_for(session.sample_rate));
         // Until the engine answers, JACK hears the estimate (after a restart: still the last session's D).
         if (supervisor.total_latency_samples() == 0) jack.set_latency(estimate());
         if (!supervisor.start(make_config(options, session, instance_id, engine), error)) {

@@ -1,6 +1,7 @@
 #include "options.h"
 
-#include <algorithm>
+#include "sostenuto/bridge/latency_policy.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -142,20 +143,7 @@ std::uint32_t requested_lookahead_samples(const Options& options, std::uint32_t 
 }
 
 std::uint32_t requested_slack_samples(const Options& options, std::uint32_t sample_rate, std::uint32_t period) {
-    const bool live = options.latency_mode == bridge::LatencyMode::live;
-    // Live: a period and 2 ms by default, the slack the engine needs to splice a note in
-    // before the period that plays it (docs/live-mode.md).
-    if (live && !options.slack_ms) return period + sample_rate / 500;
-    const double ms = options.slack_ms ? *options.slack_ms : 50.0;
-    const auto slack = static_cast<std::uint32_t>(std::lround(ms * sample_rate / 1000.0));
-    return std::max<std::uint32_t>(slack, live ? period : 2 * period);
-}
-
-std::uint32_t ring_capacity_for(std::uint32_t latency_samples, std::uint32_t period) {
-    const std::uint64_t need = 2ull * latency_samples + 4ull * period;
-    std::uint64_t capacity = 1u << 16;
-    while (capacity < need && capacity < (1u << 24)) capacity <<= 1;
-    return static_cast<std::uint32_t>(capacity);
+    return bridge::compute_slack_samples(options.latency_mode, sample_rate, period, options.slack_ms);
 }
 
 }  // namespace sostenuto::standalone

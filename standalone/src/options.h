@@ -34,13 +34,9 @@ bool parse_options(int argc, const char* const* argv, Options& options, std::str
 
 std::string usage_text();
 
-// The compute slack to ask the engine for, and the latency to report before
-// the engine has answered (L + S), at `sample_rate` with periods of `period`.
+// The lookahead and the compute slack to ask the engine for at `sample_rate`
+// with periods of `period` (the slack policy is bridge::compute_slack_samples).
 std::uint32_t requested_lookahead_samples(const Options& options, std::uint32_t sample_rate);
 std::uint32_t requested_slack_samples(const Options& options, std::uint32_t sample_rate, std::uint32_t period);
-
-// A power of two ≥ 2^16 with room for 2·(L + S) + 4 periods (the ring the
-// engine renders ahead into).
-std::uint32_t ring_capacity_for(std::uint32_t latency_samples, std::uint32_t period);
 
 }  // namespace sostenuto::standalone
