@@ -52,7 +52,9 @@ std::uint64_t random_instance_id() {
     return id != 0 ? id : 1;
 }
 
-// How to start the engine: --engine, else the locator ($SOSTENUTO_ENGINE, else engine/ beside us).
+// How to start the engine: --engine, else the locator ($SOSTENUTO_ENGINE, else
+// engine/ beside us, else the built bundle, the installed bundle, ./sostenuto).
+// Every place tried is in the message when none has it.
 std::optional<bridge::EngineCommand> find_engine(const Options& options) {
     bridge::EngineLocatorOptions locator;
     if (!options.engine.empty()) {
@@ -61,6 +63,7 @@ std::optional<bridge::EngineCommand> find_engine(const Options& options) {
         };
     }
     const std::string self = bridge::module_path_of(reinterpret_cast<const void*>(&find_engine));
+    locator.more_places = engine_places_after_beside(self, std::getenv("HOME"));
     const bridge::EngineLocation where = bridge::locate_engine(self, locator);
     if (where.command) {
         say("engine: %s", where.command->describe().c_str());

@@ -39,7 +39,9 @@ Engine:
                               sostenuto-engine.sock in the per-user runtime directory)
   --engine PATH               the engine to start when none listens: the `sostenuto`
                               program or sostenuto.dll (default: $SOSTENUTO_ENGINE, else
-                              engine/ beside this program)
+                              engine/ beside this program, else the engine in the built
+                              bundle ../Sostenuto.vst3, else in ~/.vst3/Sostenuto.vst3,
+                              else ./sostenuto)
   --engine-arg ARG            one more argument for an engine this program starts
                               (repeatable), e.g. --engine-arg --model --engine-arg DIR
   --engine-idle-exit SECONDS  a started engine exits this long after its last client (default 30; 0 never)
@@ -135,6 +137,19 @@ bool parse_options(int argc, const char* const* argv, Options& options, std::str
         }
     }
     return true;
+}
+
+std::vector<std::string> engine_places_after_beside(const std::string& program_path, const char* home) {
+    std::vector<std::string> places;
+    const auto slash = program_path.find_last_of('/');
+    if (slash != std::string::npos) {
+        const std::string directory = program_path.substr(0, slash);
+        const auto up = directory.find_last_of('/');
+        places.push_back((up == std::string::npos ? std::string(".") : directory.substr(0, up)) + "/Sostenuto.vst3");
+    }
+    if (home != nullptr && *home != '\0') places.push_back(std::string(home) + "/.vst3/Sostenuto.vst3");
+    places.push_back("./sostenuto");
+    return places;
 }
 
 std::uint32_t requested_lookahead_samples(const Options& options, std::uint32_t sample_rate) {

@@ -159,6 +159,16 @@ TEST(CommandLine, DefaultsAndRefusals) {
     EXPECT_EQ(bridge::ring_capacity_for(48000 + 2400, 1024), 1u << 17);
 }
 
+// Where the engine is looked for after engine/ beside the program: as the
+// plug-in finds its bundle's, the built bundle, then the installed one, then ./sostenuto.
+TEST(CommandLine, EnginePlacesAreTheBuiltBundleTheInstalledBundleAndTheCurrentDirectory) {
+    EXPECT_EQ(engine_places_after_beside("/src/sostenuto/build/standalone/sostenuto-jack", "/home/ada"),
+              (std::vector<std::string>{"/src/sostenuto/build/Sostenuto.vst3", "/home/ada/.vst3/Sostenuto.vst3",
+                                        "./sostenuto"}));
+    EXPECT_EQ(engine_places_after_beside("/usr/bin/sostenuto-jack", nullptr),
+              (std::vector<std::string>{"/usr/Sostenuto.vst3", "./sostenuto"}));
+}
+
 // ---- InstrumentCore over the supervisor ----------------------------------------------------
 
 // The wire, seen by an in-process fake engine: parameters and state at the
