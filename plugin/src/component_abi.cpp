@@ -3,11 +3,11 @@
 // and queryInterface.
 #include <chrono>
 #include <cstdlib>
-#include <random>
 
 #include "component.h"
 #include "ids.h"
 #include "parameters.h"
+#include "sostenuto/bridge/runtime_paths.h"
 
 namespace sostenuto::vst3 {
 namespace {
@@ -116,13 +116,6 @@ const v3_timer_handler_cpp* timer_vtable() {
     return &vtable;
 }
 
-std::uint64_t random_instance_id() {
-    std::random_device device;
-    std::uint64_t id = (std::uint64_t{device()} << 32) ^ device();
-    id ^= static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    return id != 0 ? id : 1;
-}
-
 std::uint32_t env_ms(const char* name, std::uint32_t fallback) {
     const char* v = std::getenv(name);
     if (v == nullptr || *v == '\0') return fallback;
@@ -145,7 +138,7 @@ Component::Component(std::unique_ptr<EngineLink> link)
     core_.set_offline_wait(std::chrono::milliseconds(env_ms("SOSTENUTO_OFFLINE_TIMEOUT_MS", 30000)));
     core_.set_offline_log(&Component::log_offline, this);
     connect_wait_ms_ = env_ms("SOSTENUTO_CONNECT_TIMEOUT_MS", 3000);
-    instance_id_ = random_instance_id();
+    instance_id_ = bridge::random_instance_id();
     store_settings(PluginSettings{});
 }
 

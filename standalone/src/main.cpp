@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 
 #include "instrument_core.h"
@@ -29,6 +28,7 @@
 #include "sostenuto/bridge/engine_locator.h"
 #include "sostenuto/bridge/engine_supervisor.h"
 #include "sostenuto/bridge/latency_policy.h"
+#include "sostenuto/bridge/runtime_paths.h"
 
 using namespace sostenuto;
 using namespace sostenuto::standalone;
@@ -43,13 +43,6 @@ void say(const char* format, ...) {
     std::vsnprintf(line, sizeof line, format, args);
     va_end(args);
     std::fprintf(stderr, "sostenuto-jack: %s\n", line);
-}
-
-std::uint64_t random_instance_id() {
-    std::random_device device;
-    std::uint64_t id = (std::uint64_t{device()} << 32) ^ device();
-    id ^= static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    return id != 0 ? id : 1;
 }
 
 // How to start the engine: --engine, else the locator ($SOSTENUTO_ENGINE, else
@@ -155,7 +148,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     const std::optional<bridge::EngineCommand> engine = options.launch_engine ? find_engine(options) : std::nullopt;
-    const std::uint64_t instance_id = random_instance_id();
+    const std::uint64_t instance_id = bridge::random_instance_id();
 
     bridge::EngineSupervisor supervisor;
     InstrumentCore core(supervisor);
