@@ -297,10 +297,14 @@ int32_t Component::get_stats(sostenuto_stats* out) {
     s.sessions_lost = link_counters.sessions_lost;
     s.session_recoveries = core.session_recoveries;
     s.events_resent = core.events_resent;
+    // The link records why an attempt failed before it counts the failure and
+    // tells on_engine_event(): a caller that saw the failure (an offline block
+    // stops waiting at once) reads the link's reason until the event is in.
+    const std::string link_error = state != EngineState::running ? link_->last_error() : std::string();
     {
         std::lock_guard<std::mutex> lock(error_mutex_);
         copy_cstring(s.model_name, sizeof s.model_name, model_name_.c_str());
-        copy_cstring(s.last_error, sizeof s.last_error, last_error_.c_str());
+        copy_cstring(s.last_error, sizeof s.last_error, (last_error_.empty() ? link_error : last_error_).c_str());
     }
     const std::size_t n = std::min<std::size_t>(out->struct_size, sizeof s);
     const std::uint32_t caller_size = out->struct_size;
