@@ -36,7 +36,7 @@ static class InfoCommand
         Console.WriteLine($"features    {string.Join(", ", m.Features.Select(ConditioningFeatures.ManifestName))} ({m.ConditioningSize} values per frame)");
         Console.WriteLine($"sampling    temperature {m.Sampling.Temperature}, top-k {m.Sampling.TopK}, top-p {m.Sampling.TopP}");
         PrintNetwork("lm", m.Lm);
-        Console.WriteLine($"decoder     window {m.Decoder.WindowFrames} frames, chunk {m.Decoder.ChunkFrames}, overlap {m.Decoder.OverlapFrames} (cross-faded), left context {m.Decoder.LeftContextFrames}");
+        Console.WriteLine($"decoder     window {m.Decoder.WindowFrames} frames, chunk {m.Decoder.ChunkFrames}, overlap {m.Decoder.OverlapFrames}{(m.Decoder.OverlapFrames > 0 ? " (cross-faded)" : "")}, left context {m.Decoder.LeftContextFrames}");
         PrintNetwork("decoder", m.Decoder);
         using var session = new RenderSession(package, new RenderSettings(48000));
         Console.WriteLine($"latency     {session.LatencySamples} samples at 48 kHz ({1000.0 * session.LatencySamples / 48000:0.#} ms): lookahead + chunk + overlap + resampler");

@@ -172,6 +172,15 @@ public:
             const std::string resolved = real_path(module_path);
             if (resolved != absolute(module_path) && try_module(resolved)) return std::move(location_);
         }
+        for (const std::string& place : options_.more_places) {
+            if (ends_with(place, ".vst3")) {
+                const std::string engine_dir = place + "/Contents/Resources/engine/";
+                if (try_file(engine_dir + "sostenuto", "") || try_file(engine_dir + "sostenuto.dll", ""))
+                    return std::move(location_);
+            } else if (try_file(place, "")) {
+                return std::move(location_);
+            }
+        }
 
         location_.error = "no Sostenuto engine found; tried: ";
         for (std::size_t i = 0; i < location_.tried.size(); ++i) {

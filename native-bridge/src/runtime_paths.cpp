@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <random>
 #include <system_error>
 #include <cinttypes>
 #include <cstdio>
@@ -63,6 +65,13 @@ std::string audio_ring_name(std::uint64_t instance_id) {
     char name[64];
     std::snprintf(name, sizeof name, "/sostenuto-%u-%016" PRIx64, static_cast<unsigned>(::geteuid()), instance_id);
     return name;
+}
+
+std::uint64_t random_instance_id() {
+    std::random_device device;
+    std::uint64_t id = (std::uint64_t{device()} << 32) ^ device();
+    id ^= static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    return id != 0 ? id : 1;
 }
 
 }  // namespace sostenuto::bridge

@@ -192,6 +192,44 @@ TEST(EngineLocator, StandaloneLayoutBesideTheModule) {
     EXPECT_EQ(found.command->program, root / "app/engine/sostenuto");
 }
 
+// sostenuto-jack in a build tree: nothing beside it; the built bundle, the
+// installed bundle and ./sostenuto are its further places, in that order.
+TEST(EngineLocator, MorePlacesAreBundlesOrEngineFilesTriedInOrder) {
+    TemporaryDirectory root;
+    make_directories(root / "build/standalone");
+    write_file(root / "build/standalone/sostenuto-jack", "", 0755);
+    make_directories(root / "home/.vst3/Sostenuto.vst3/Contents/Resources/engine");
+    write_file(root / "home/.vst3/Sostenuto.vst3/Contents/Resources/engine/sostenuto", "#!/bin/sh\n", 0755);
+    write_file(root / "sostenuto", "#!/bin/sh\n", 0755);
+    FakeEnvironment env;
+    EngineLocatorOptions options = env.options();
+    options.more_places = {root / "build/Sostenuto.vst3", root / "home/.vst3/Sostenuto.vst3", root / "sostenuto"};
+    EngineLocation found = locate_engine(root / "build/standalone/sostenuto-jack", options);
+    ASSERT_TRUE(found.command) << found.error;
+    EXPECT_EQ(found.command->program, root / "home/.vst3/Sostenuto.vst3/Contents/Resources/engine/sostenuto");
+    ASSERT_EQ(found.tried.size(), 6u);
+    EXPECT_EQ(found.tried[3], root / "build/Sostenuto.vst3/Contents/Resources/engine/sostenuto: not found");
+
+    // The built bundle comes first once it has an engine.
+    make_directories(root / "build/Sostenuto.vst3/Contents/Resources/engine");
+    write_file(root / "build/Sostenuto.vst3/Contents/Resources/engine/sostenuto", "#!/bin/sh\n", 0755);
+    found = locate_engine(root / "build/standalone/sostenuto-jack", options);
+    ASSERT_TRUE(found.command) << found.error;
+    EXPECT_EQ(found.command->program, root / "build/Sostenuto.vst3/Contents/Resources/engine/sostenuto");
+
+    // Without any bundle: the program in the current directory's place, and an error naming every place otherwise.
+    options.more_places = {root / "nowhere/Sostenuto.vst3", root / "sostenuto"};
+    found = locate_engine(root / "build/standalone/sostenuto-jack", options);
+    ASSERT_TRUE(found.command) << found.error;
+    EXPECT_EQ(found.command->program, root / "sostenuto");
+    options.more_places = {root / "nowhere/Sostenuto.vst3", root / "nowhere/sostenuto"};
+    found = locate_engine(root / "build/standalone/sostenuto-jack", options);
+    EXPECT_FALSE(found.command);
+    EXPECT_NE(found.error.find(root / "nowhere/Sostenuto.vst3/Contents/Resources/engine/sostenuto.dll: not found"),
+              std::string::npos) << found.error;
+    EXPECT_NE(found.error.find(root / "nowhere/sostenuto: not found"), std::string::npos) << found.error;
+}
+
 TEST(EngineLocator, BundleReachedThroughASymlinkedModuleIsFoundAtItsRealPlace) {
     TemporaryDirectory root;
     Bundle bundle(root);

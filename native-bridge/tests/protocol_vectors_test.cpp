@@ -178,5 +178,27 @@ TEST(ProtocolVectors, CoverEveryMessageTypeAndEveryKindOfMalformation) {
     }
 }
 
+// The engine's parameter ids: one list (engine_parameters.txt) for the C++
+// enum and the C# engine's EngineParameters (EngineParameterVectorTests.cs).
+TEST(ProtocolVectors, EngineParametersAreTheSharedList) {
+    std::FILE* f = std::fopen((testing::protocol_vectors_directory() + "/engine_parameters.txt").c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    std::vector<std::pair<std::uint32_t, std::string>> listed;
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        unsigned id = 0;
+        char name[128];
+        if (line[0] != '#' && std::sscanf(line, "%u %127s", &id, name) == 2) listed.emplace_back(id, name);
+    }
+    std::fclose(f);
+    const std::vector<std::pair<std::uint32_t, std::string>> declared = {
+        {static_cast<std::uint32_t>(EngineParameter::temperature), "temperature"},
+        {static_cast<std::uint32_t>(EngineParameter::latency_mode), "latency_mode"},
+        {static_cast<std::uint32_t>(EngineParameter::lookahead_ms), "lookahead_ms"},
+    };
+    EXPECT_EQ(listed, declared);
+    EXPECT_EQ(listed.size(), engine_parameter_count);
+}
+
 }  // namespace
 }  // namespace sostenuto::bridge

@@ -7,18 +7,13 @@
 
 #include "log.h"
 #include "sostenuto/bridge/engine_locator.h"
+#include "sostenuto/bridge/latency_policy.h"
 
 namespace sostenuto::vst3 {
 namespace {
 
 // An address inside this module, for finding the module's file (and so the bundle around it).
 void module_anchor() {}
-
-std::uint32_t next_power_of_two(std::uint64_t v) {
-    std::uint64_t p = 1;
-    while (p < v && p < bridge::audio_ring_layout::max_capacity_frames) p <<= 1;
-    return static_cast<std::uint32_t>(p);
-}
 
 }  // namespace
 
@@ -51,10 +46,9 @@ bool BridgeEngineLink::start(const EngineConfig& config, EngineEventHandler on_e
     c.compute_slack_samples = config.compute_slack_samples;
     c.instance_id = config.instance_id;
     c.ring_channels = kRingChannels;
-    // Room for the engine to work ahead by its lookahead and slack (and more), never below 2^16 frames.
-    const std::uint64_t ahead = 2ull * (std::uint64_t{config.requested_lookahead_samples} + config.compute_slack_samples) +
-                                4ull * config.max_block_size;
-    c.ring_capacity_frames = std::max(kDefaultRingFrames, next_power_of_two(ahead));
+    c.ring_capacity_frames = bridge::ring_capacity_for(
+        bridge::estimated_latency_samples(config.requested_lookahead_samples, config.compute_slack_samples),
+        config.max_block_size);
     if (const char* socket = std::getenv("SOSTENUTO_ENGINE_SOCKET"); socket != nullptr && *socket != '\0') c.socket_path = socket;
     c.engine = engine_;
     c.launch.idle_exit_seconds = kEngineIdleExitSeconds;

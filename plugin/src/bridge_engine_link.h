@@ -23,8 +23,6 @@ namespace sostenuto::vst3 {
 
 class BridgeEngineLink final : public EngineLink {
 public:
-    // The ring's capacity unless the settings need more (a power of two).
-    static constexpr std::uint32_t kDefaultRingFrames = 1u << 16;
     // --idle-exit of an engine this link starts.
     static constexpr double kEngineIdleExitSeconds = 30.0;
 

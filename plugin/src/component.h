@@ -1,6 +1,16 @@
 // The audio side of the plug-in: IComponent + IAudioProcessor (+ IConnectionPoint,
 // IProcessContextRequirements and the private diagnostics interface).
 //
+// The VST3 adapter over native-bridge's instrument core (bridge::InstrumentCore,
+// which owns what happens per block: the timing model, the MIDI state a new
+// engine is told, parameter re-send, the offline waits, the underrun fade and
+// the gain). What stays here is VST3's: the interfaces, the host's events and
+// parameter queues turned into core calls, and when to start the engine and
+// what latency to tell the host. By role:
+//   component_abi.cpp     the vtables and queryInterface
+//   component_latency.cpp settings, latency (estimate, cache, notify), engine start/stop, the link's events
+//   component.cpp         IComponent, IAudioProcessor and process()
+//
 // Threads: initialize/terminate/setupProcessing/setActive/setState/getState/
 // getLatencySamples/notify (and the run-loop timer, when the host has a run
 // loop) run on the host's main thread; process() on an audio thread (any one
@@ -16,9 +26,9 @@
 #include <string>
 #include <vector>
 
-#include "block_dsp.h"
 #include "engine_link.h"
 #include "plugin_state.h"
+#include "sostenuto/bridge/instrument_core.h"
 #include "sostenuto/vst3/diagnostics.h"
 #include "vst3_abi.h"
 
@@ -31,7 +41,6 @@ struct DiagnosticsVtable {
 
 class Component final : public RefCounted {
 public:
-    static constexpr std::size_t kMaxEventsPerBlock = 4096;
     static constexpr double kReleaseTailSeconds = 2.0;  // getTailSamples: D + this
     static constexpr std::uint64_t kServiceIntervalMs = 100;  // the run-loop timer, when the host has a run loop
 
@@ -79,7 +88,7 @@ public:
 
     // For tests: how long an offline block waits for the engine (default 30 s,
     // or SOSTENUTO_OFFLINE_TIMEOUT_MS).
-    void set_offline_timeout_ms(std::uint32_t ms) noexcept { offline_timeout_ms_ = ms; }
+    void set_offline_timeout_ms(std::uint32_t ms) noexcept { core_.set_offline_wait(std::chrono::milliseconds(ms)); }
 
 private:
     struct LatencyKey {
@@ -93,6 +102,7 @@ private:
 
     PluginSettings settings_now() const noexcept;
     void store_settings(const PluginSettings& s) noexcept;
+    void publish_settings() noexcept;  // the engine parameters and the gain, to the core
     std::uint32_t sample_rate_or_default() const noexcept;
     LatencyKey latency_key_now() const noexcept;
     std::uint32_t latency_answer() const noexcept;
@@ -108,17 +118,12 @@ private:
     // the engine link's thread
     void on_engine_event(const EngineEvent& event);
 
-    // audio thread
+    // audio thread: the host's input, as core calls
     void reset_stream_state();
-    void begin_session(std::uint64_t stream_time) noexcept;
-    void sync_engine_params(std::uint64_t stream_time, bool send_all) noexcept;
-    void handle_transport(const v3_process_context* ctx, int32_t frames) noexcept;
-    void collect_param_changes(v3_param_changes** changes, int32_t frames) noexcept;
-    void collect_events(v3_event_list** events, int32_t frames) noexcept;
-    void add_event(std::uint64_t time, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) noexcept;
-    void send_events() noexcept;
-    void wait_for_session(std::uint64_t seen_epoch) noexcept;
-    void render(float* const* out, std::size_t frames, bool offline, bool live) noexcept;
+    void collect_param_changes(v3_param_changes** changes) noexcept;
+    void collect_events(v3_event_list** events) noexcept;
+    static void log_offline(void* self, bridge::InstrumentCore::OfflineGaveUp what, std::uint64_t stream_time,
+                            std::uint32_t wait_ms) noexcept;
 
     InterfaceSlot<Component, v3_component_cpp> component_slot_;
     InterfaceSlot<Component, v3_audio_processor_cpp> processor_slot_;
@@ -133,6 +138,7 @@ private:
     void* run_loop_ = nullptr;      // v3_run_loop** (IRunLoop), when the host context offers one
     bool timer_registered_ = false;
     std::unique_ptr<EngineLink> link_;
+    bridge::InstrumentCore core_;  // over *link_
     bool link_started_ = false;
     bool engine_expected_ = false;  // a session runs, or the engine is still starting (no attempt failed)
     EngineConfig link_config_;
@@ -146,7 +152,6 @@ private:
     std::uint64_t instance_id_ = 0;
     std::uint32_t last_notified_latency_ = 0xFFFFFFFFu;
     std::string last_logged_connect_error_;
-    std::uint32_t offline_timeout_ms_ = 30000;
     mutable std::mutex error_mutex_;  // guards the strings below (the link's thread writes them)
     std::string last_error_;
     std::string model_name_;
@@ -169,33 +174,9 @@ private:
     std::atomic<std::uint32_t> last_reported_latency_{0};
     std::atomic<bool> latency_reported_{false};
 
-    // ---- audio thread (set up by setActive(true) while not processing) ----
-    std::uint64_t stream_time_ = 0;
-    std::uint32_t session_latency_ = 0;  // D reported at activation: where silence counts as missing audio
-    ProcessMode current_mode_ = ProcessMode::realtime;
-    bool had_session_ = false;           // a session ran in this activation
-    bool offline_timed_out_ = false;     // an offline wait timed out; no more waits until a new session
-    bool engine_unavailable_ = false;    // the engine could not be reached or started; offline blocks do not wait for it
-    HeldMidiState held_;                 // what a new session is told at its start
-    std::vector<MidiEvent> restore_events_;
-    double local_norm_[4] = {};
-    bool have_prev_ctx_ = false;
-    bool prev_playing_ = false;
-    std::int64_t prev_expected_project_time_ = 0;
-    GainRamp gain_;
-    GapSmoother smoother_;
-    std::vector<MidiEvent> events_;
-    std::vector<MidiEvent> scratch_events_;
-    std::size_t event_count_ = 0;
-    std::size_t cc_event_count_ = 0;
-    std::vector<float> scratch_audio_[2];
-
-    // ---- counters (any thread reads) ----
+    // ---- counters (any thread reads; the per-block ones are the core's) ----
     struct Counters {
-        std::atomic<std::uint64_t> process_calls{0}, zero_frame_calls{0},
-            stream_time{0}, underrun_blocks{0}, missing_frames{0}, offline_waits{0}, offline_timeouts{0},
-            events_sent{0}, events_dropped{0}, transport_flushes{0}, process_mode_changes{0},
-            latency_change_requests{0}, session_recoveries{0}, events_resent{0};
+        std::atomic<std::uint64_t> process_calls{0}, latency_change_requests{0};
         std::atomic<std::uint32_t> last_process_mode{0};
     } counters_;
 };

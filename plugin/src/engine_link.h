@@ -11,9 +11,10 @@
 //  - start()/stop()/wait_for_session()/info()/last_error(): a control thread
 //    (setupProcessing, setActive, terminate). They may block, allocate, lock.
 //  - state()/counters()/engine_pid(): any thread, wait-free.
-//  - begin_block() ... end_block() and everything between: the audio thread.
-//    No allocation, no locks, no blocking (read_audio_waiting() sleeps, for
-//    offline blocks only). Without a running session they return false / 0.
+//  - begin_block() ... end_block() and everything between (bridge::EngineStream):
+//    the audio thread, through the instrument core. No allocation, no locks,
+//    no blocking (read_audio_waiting() sleeps, for offline blocks only).
+//    Without a running session they return false / 0.
 // The event handler given to start() runs on the link's own thread: it must
 // not call into the host, and must not call start() or stop().
 //
@@ -28,6 +29,7 @@
 #include <optional>
 #include <string>
 
+#include "sostenuto/bridge/engine_stream.h"
 #include "sostenuto/bridge/engine_supervisor.h"
 #include "sostenuto/bridge/protocol_messages.h"
 
@@ -72,10 +74,11 @@ struct EngineInfo {
 
 using EngineEventHandler = std::function<void(const EngineEvent&)>;
 
-class EngineLink {
+// The audio-thread side (begin_block() ... end_block(), the senders, the
+// reads) and state()/counters() are the engine stream's (bridge::EngineStream),
+// which the instrument core drives.
+class EngineLink : public bridge::EngineStream {
 public:
-    virtual ~EngineLink() = default;
-
     // ---- control thread ----
     // Ends any previous run, then starts connecting in the background (starting
     // the engine if it can): returns at once. False (and why) only when it
@@ -91,31 +94,8 @@ public:
     // Why the last attempt or session failed ("" if none has).
     virtual std::string last_error() const = 0;
 
-    // ---- any thread ----
-    virtual EngineState state() const noexcept = 0;
-    virtual EngineCounters counters() const noexcept = 0;
+    // ---- any thread (besides the engine stream's state() and counters()) ----
     virtual int engine_pid() const noexcept = 0;  // the running session's engine process, 0 if none
-
-    // ---- audio thread: stream times are the shim's own clock ----
-    virtual EngineBlock begin_block(std::uint64_t stream_time) noexcept = 0;
-    virtual void end_block() noexcept = 0;
-    virtual bool send_events(const MidiEvent* events, std::size_t count) noexcept = 0;
-    virtual bool send_clock(std::uint64_t stream_time) noexcept = 0;
-    virtual bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept = 0;
-    virtual bool send_transport_flush(std::uint64_t stream_time) noexcept = 0;
-    // Also remembered without a session: the next session's Hello carries it.
-    virtual bool send_process_mode(ProcessMode mode, std::uint64_t stream_time) noexcept = 0;
-    // The stream time up to which output is available now (0 without a session).
-    virtual std::uint64_t available_until() const noexcept = 0;
-    // Fills out[0], out[1] [0, frames) with the output for stream times
-    // [stream_time, stream_time + frames) - silence before the session's
-    // audio begins, then the engine's audio - and returns how many leading
-    // frames are real output; the rest are zeros. Never waits.
-    virtual std::size_t read_audio(std::uint64_t stream_time, float* const* out, std::size_t frames) noexcept = 0;
-    // Offline: the same, after sleeping until the block is complete, the
-    // session ends, or max_wait passes.
-    virtual std::size_t read_audio_waiting(std::uint64_t stream_time, float* const* out, std::size_t frames,
-                                           std::chrono::microseconds max_wait) noexcept = 0;
 };
 
 // A link to nothing: the plug-in outputs silence.

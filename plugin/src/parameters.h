@@ -2,9 +2,10 @@
 // carry MIDI controllers (VST3 delivers CCs, pitch bend and aftertouch to a
 // plug-in only as parameter changes, through IMidiMapping).
 //
-// Parameter ids 1..3 are also the parameter ids of the wire protocol's
-// ParameterChange message (value = the plain value as float); the shim applies
-// the output gain (id 0) itself and does not forward it.
+// Parameter ids 1..3 are the engine's parameters (bridge::EngineParameter, the
+// ids of the wire protocol's ParameterChange; value = the plain value as
+// float); the output gain (id 0) is applied by the instrument core and never
+// reaches the engine.
 #pragma once
 
 #include <cstddef>
@@ -12,13 +13,15 @@
 #include <optional>
 #include <string>
 
+#include "sostenuto/bridge/protocol_messages.h"
+
 namespace sostenuto::vst3 {
 
 enum ParamId : std::uint32_t {
     kParamGain = 0,         // output gain, dB
-    kParamTemperature = 1,  // sampling temperature
-    kParamLatencyMode = 2,  // 0 = Live, 1 = Studio
-    kParamLookahead = 3,    // requested lookahead, ms
+    kParamTemperature = static_cast<std::uint32_t>(bridge::EngineParameter::temperature),    // sampling temperature
+    kParamLatencyMode = static_cast<std::uint32_t>(bridge::EngineParameter::latency_mode),  // 0 = Live, 1 = Studio
+    kParamLookahead = static_cast<std::uint32_t>(bridge::EngineParameter::lookahead_ms),    // requested lookahead, ms
 };
 inline constexpr std::size_t kMainParamCount = 4;
 

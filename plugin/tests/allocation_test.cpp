@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "allocation_counter.h"
+#include "tests/allocation_counter.h"  // native-bridge/tests
 #include "tests/engine_test_support.h"
 #include "fake_engine.h"
 #include "mock_engine.h"
@@ -79,9 +79,12 @@ std::size_t drive(PluginInstance& plugin, const Workload& w) {
         b.outputs[1] = right.data();
         b.context = &ctx;
         if (w.between) w.between(block, plugin);
-        arm_allocation_counter();
-        const v3_result r = plugin.process(b);
-        allocations += disarm_allocation_counter();
+        v3_result r;
+        {
+            bridge::testing::AllocationCountingScope counting;
+            r = plugin.process(b);
+            allocations += counting.allocations();
+        }
         EXPECT_EQ(r, V3_OK);
         if (playing) position += n;
     }
@@ -95,11 +98,14 @@ TEST(AllocationCounter, SeesAllocationsMadeInsideTheDlopenedBundle) {
     host::MemoryStream stream;
     stream.heap = false;
     stream.data.reserve(4096);  // the host side allocates nothing below
-    arm_allocation_counter();
-    // getState builds its record in std::vectors inside the .so.
-    host::vtable_of<v3_component_cpp>(plugin.component())
-        ->comp.get_state(plugin.component(), static_cast<v3_bstream**>(stream.as_interface()));
-    const std::size_t counted = disarm_allocation_counter();
+    std::size_t counted = 0;
+    {
+        bridge::testing::AllocationCountingScope counting;
+        // getState builds its record in std::vectors inside the .so.
+        host::vtable_of<v3_component_cpp>(plugin.component())
+            ->comp.get_state(plugin.component(), static_cast<v3_bstream**>(stream.as_interface()));
+        counted = counting.allocations();
+    }
     EXPECT_FALSE(stream.data.empty());
     EXPECT_GE(counted, 2u);
 }

@@ -10,7 +10,6 @@
 #include <random>
 #include <thread>
 
-#include "block_dsp.h"
 #include "mock_engine.h"
 #include "parameters.h"
 #include "plugin_host.h"
@@ -590,41 +589,6 @@ TEST_F(Core, AnOfflineBlockStopsWaitingWhenTheEngineCannotBeRestarted) {
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(100)) << "no more waits";
     EXPECT_EQ(stats().offline_waits, 1u);
     EXPECT_EQ(stats().offline_timeouts, 0u);
-}
-
-TEST(HeldMidiState, TracksWhatSoundsAndWhatTheControllersAre) {
-    vst3::HeldMidiState held;
-    vst3::MidiEvent out[vst3::HeldMidiState::kMaxRestoreEvents];
-    auto apply = [&](uint8_t s, uint8_t d1, uint8_t d2) { held.apply(vst3::MidiEvent{0, s, d1, d2}); };
-    apply(0x90, 60, 100);
-    apply(0x90, 62, 0);  // a note-on with velocity 0 is a note-off
-    EXPECT_TRUE(held.sounding(0, 60));
-    EXPECT_FALSE(held.sounding(0, 62));
-    apply(0xB0, 64, 127);
-    apply(0x80, 60, 0);
-    EXPECT_TRUE(held.sounding(0, 60)) << "held by the pedal";
-    apply(0xB0, 64, 0);
-    EXPECT_FALSE(held.sounding(0, 60)) << "pedal up";
-    apply(0x92, 70, 90);
-    apply(0xB2, 123, 0);
-    EXPECT_FALSE(held.sounding(2, 70)) << "all notes off";
-    apply(0xB3, 7, 90);
-    apply(0xE3, 0, 64);
-    apply(0xB3, 121, 0);  // reset all controllers
-    apply(0xB0, 11, 100);
-    std::size_t n = held.restore(42, out, vst3::HeldMidiState::kMaxRestoreEvents);
-    ASSERT_EQ(n, 2u);  // channel 1: the pedal (up) and expression; channel 4: nothing after the reset
-    EXPECT_EQ(out[0].status, 0xB0);
-    EXPECT_EQ(out[0].data1, 11);
-    EXPECT_EQ(out[1].data1, 64);
-    EXPECT_EQ(out[1].data2, 0);
-    EXPECT_EQ(out[1].stream_time, 42u);
-    for (uint8_t key = 0; key < 128; ++key) apply(0x9F, key, 1);
-    n = held.restore(0, out, vst3::HeldMidiState::kMaxRestoreEvents);
-    EXPECT_EQ(n, 2u + 128u);
-    held.flush();
-    n = held.restore(0, out, vst3::HeldMidiState::kMaxRestoreEvents);
-    EXPECT_EQ(n, 1u) << "a flush forgets notes and the pedal, keeps the other controllers";
 }
 
 TEST_F(Core, WithoutAnEngineTheShimPlaysSilence) {

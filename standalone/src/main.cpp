@@ -20,7 +20,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 
 #include "instrument_core.h"
@@ -28,6 +27,8 @@
 #include "options.h"
 #include "sostenuto/bridge/engine_locator.h"
 #include "sostenuto/bridge/engine_supervisor.h"
+#include "sostenuto/bridge/latency_policy.h"
+#include "sostenuto/bridge/runtime_paths.h"
 
 using namespace sostenuto;
 using namespace sostenuto::standalone;
@@ -44,14 +45,9 @@ void say(const char* format, ...) {
     std::fprintf(stderr, "sostenuto-jack: %s\n", line);
 }
 
-std::uint64_t random_instance_id() {
-    std::random_device device;
-    std::uint64_t id = (std::uint64_t{device()} << 32) ^ device();
-    id ^= static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    return id != 0 ? id : 1;
-}
-
-// How to start the engine: --engine, else the locator ($SOSTENUTO_ENGINE, else engine/ beside us).
+// How to start the engine: --engine, else the locator ($SOSTENUTO_ENGINE, else
+// engine/ beside us, else the built bundle, the installed bundle, ./sostenuto).
+// Every place tried is in the message when none has it.
 std::optional<bridge::EngineCommand> find_engine(const Options& options) {
     bridge::EngineLocatorOptions locator;
     if (!options.engine.empty()) {
@@ -60,6 +56,7 @@ std::optional<bridge::EngineCommand> find_engine(const Options& options) {
         };
     }
     const std::string self = bridge::module_path_of(reinterpret_cast<const void*>(&find_engine));
+    locator.more_places = engine_places_after_beside(self, std::getenv("HOME"));
     const bridge::EngineLocation where = bridge::locate_engine(self, locator);
     if (where.command) {
         say("engine: %s", where.command->describe().c_str());
@@ -87,7 +84,7 @@ bridge::EngineSupervisorConfig make_config(const Options& options, const Session
     config.instance_id = instance_id;
     config.ring_channels = 2;
     config.ring_capacity_frames =
-        ring_capacity_for(config.requested_lookahead_samples + config.compute_slack_samples, session.period);
+        bridge::ring_capacity_for(config.requested_lookahead_samples + config.compute_slack_samples, session.period);
     if (!options.engine_socket.empty()) {
         config.socket_path = options.engine_socket;
     } else if (const char* socket = std::getenv("SOSTENUTO_ENGINE_SOCKET"); socket != nullptr && *socket != '\0') {
@@ -151,7 +148,7 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     const std::optional<bridge::EngineCommand> engine = options.launch_engine ? find_engine(options) : std::nullopt;
-    const std::uint64_t instance_id = random_instance_id();
+    const std::uint64_t instance_id = bridge::random_instance_id();
 
     bridge::EngineSupervisor supervisor;
     InstrumentCore core(supervisor);
@@ -167,11 +164,11 @@ int main(int argc, char** argv) {
     Session session{jack.sample_rate(), jack.buffer_size()};
     std::uint64_t seen_format_changes = jack.format_changes();
     auto estimate = [&] {
-        return requested_lookahead_samples(options, session.sample_rate) +
-               requested_slack_samples(options, session.sample_rate, session.period);
+        return bridge::estimated_latency_samples(requested_lookahead_samples(options, session.sample_rate),
+                                                 requested_slack_samples(options, session.sample_rate, session.period));
     };
     auto start_session = [&]() {
-        core.set_fade_samples(static_cast<std::uint32_t>(std::max(16.0, std::round(session.sample_rate * 0.002))));
+        core.set_fade_samples(bridge::fade_samples_for(session.sample_rate));
         // Until the engine answers, JACK hears the estimate (after a restart: still the last session's D).
         if (supervisor.total_latency_samples() == 0) jack.set_latency(estimate());
         if (!supervisor.start(make_config(options, session, instance_id, engine), error)) {

@@ -1,6 +1,7 @@
 #include "options.h"
 
-#include <algorithm>
+#include "sostenuto/bridge/latency_policy.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -38,7 +39,9 @@ Engine:
                               sostenuto-engine.sock in the per-user runtime directory)
   --engine PATH               the engine to start when none listens: the `sostenuto`
                               program or sostenuto.dll (default: $SOSTENUTO_ENGINE, else
-                              engine/ beside this program)
+                              engine/ beside this program, else the engine in the built
+                              bundle ../Sostenuto.vst3, else in ~/.vst3/Sostenuto.vst3,
+                              else ./sostenuto)
   --engine-arg ARG            one more argument for an engine this program starts
                               (repeatable), e.g. --engine-arg --model --engine-arg DIR
   --engine-idle-exit SECONDS  a started engine exits this long after its last client (default 30; 0 never)
@@ -136,26 +139,26 @@ bool parse_options(int argc, const char* const* argv, Options& options, std::str
     return true;
 }
 
+std::vector<std::string> engine_places_after_beside(const std::string& program_path, const char* home) {
+    std::vector<std::string> places;
+    const auto slash = program_path.find_last_of('/');
+    if (slash != std::string::npos) {
+        const std::string directory = program_path.substr(0, slash);
+        const auto up = directory.find_last_of('/');
+        places.push_back((up == std::string::npos ? std::string(".") : directory.substr(0, up)) + "/Sostenuto.vst3");
+    }
+    if (home != nullptr && *home != '\0') places.push_back(std::string(home) + "/.vst3/Sostenuto.vst3");
+    places.push_back("./sostenuto");
+    return places;
+}
+
 std::uint32_t requested_lookahead_samples(const Options& options, std::uint32_t sample_rate) {
     if (options.latency_mode == bridge::LatencyMode::live) return 0;
     return static_cast<std::uint32_t>(std::lround(options.lookahead_ms * sample_rate / 1000.0));
 }
 
 std::uint32_t requested_slack_samples(const Options& options, std::uint32_t sample_rate, std::uint32_t period) {
-    const bool live = options.latency_mode == bridge::LatencyMode::live;
-    // Live: a period and 2 ms by default, the slack the engine needs to splice a note in
-    // before the period that plays it (docs/live-mode.md).
-    if (live && !options.slack_ms) return period + sample_rate / 500;
-    const double ms = options.slack_ms ? *options.slack_ms : 50.0;
-    const auto slack = static_cast<std::uint32_t>(std::lround(ms * sample_rate / 1000.0));
-    return std::max<std::uint32_t>(slack, live ? period : 2 * period);
-}
-
-std::uint32_t ring_capacity_for(std::uint32_t latency_samples, std::uint32_t period) {
-    const std::uint64_t need = 2ull * latency_samples + 4ull * period;
-    std::uint64_t capacity = 1u << 16;
-    while (capacity < need && capacity < (1u << 24)) capacity <<= 1;
-    return static_cast<std::uint32_t>(capacity);
+    return bridge::compute_slack_samples(options.latency_mode, sample_rate, period, options.slack_ms);
 }
 
 }  // namespace sostenuto::standalone

@@ -16,7 +16,7 @@ struct Options {
     std::vector<std::string> connect_midi;   // MIDI output ports to connect to our input
     std::vector<std::string> connect_audio;  // empty, or exactly two ports: left, right
     std::string engine_socket;               // empty: $SOSTENUTO_ENGINE_SOCKET, else the runtime directory's
-    std::string engine;                      // empty: $SOSTENUTO_ENGINE, else engine/ beside the program
+    std::string engine;                      // empty: $SOSTENUTO_ENGINE, else engine/ beside the program, else the bundles
     bool launch_engine = true;               // --no-launch: only connect
     std::vector<std::string> engine_arguments;  // --engine-arg, for an engine this program starts
     double engine_idle_exit_seconds = 30.0;
@@ -34,13 +34,16 @@ bool parse_options(int argc, const char* const* argv, Options& options, std::str
 
 std::string usage_text();
 
-// The compute slack to ask the engine for, and the latency to report before
-// the engine has answered (L + S), at `sample_rate` with periods of `period`.
+// Where sostenuto-jack looks for the engine after $SOSTENUTO_ENGINE (or
+// --engine) and engine/ beside itself, as the plug-in finds the one in its
+// bundle: the built bundle (Sostenuto.vst3 one level above the program's
+// directory: build/Sostenuto.vst3 for build/standalone/sostenuto-jack), the
+// installed bundle ($HOME/.vst3/Sostenuto.vst3), then ./sostenuto.
+std::vector<std::string> engine_places_after_beside(const std::string& program_path, const char* home);
+
+// The lookahead and the compute slack to ask the engine for at `sample_rate`
+// with periods of `period` (the slack policy is bridge::compute_slack_samples).
 std::uint32_t requested_lookahead_samples(const Options& options, std::uint32_t sample_rate);
 std::uint32_t requested_slack_samples(const Options& options, std::uint32_t sample_rate, std::uint32_t period);
-
-// A power of two ≥ 2^16 with room for 2·(L + S) + 4 periods (the ring the
-// engine renders ahead into).
-std::uint32_t ring_capacity_for(std::uint32_t latency_samples, std::uint32_t period);
 
 }  // namespace sostenuto::standalone

@@ -18,6 +18,7 @@
 #include "allocation_counter.h"
 #include "engine_test_support.h"
 #include "instrument_core.h"
+#include "sostenuto/bridge/engine_supervisor.h"
 
 namespace sostenuto::standalone {
 namespace {

@@ -17,8 +17,10 @@
 
 #include "fake_engine.h"
 #include "instrument_core.h"
+#include "sostenuto/bridge/engine_supervisor.h"
 #include "midi_input.h"
 #include "options.h"
+#include "sostenuto/bridge/latency_policy.h"
 #include "standalone_test_support.h"
 
 namespace sostenuto::standalone {
@@ -93,61 +95,7 @@ TEST(MidiInput, SystemMessagesAreIgnoredAndBrokenOnesRefused) {
     EXPECT_EQ(parse_midi(nullptr, 0, 0, e), MidiParse::malformed);
 }
 
-// ---- the state a new engine is told ------------------------------------------------
-
-std::vector<MidiEvent> resync_of(const MidiState& state, std::uint64_t time) {
-    std::vector<MidiEvent> out(MidiState::max_resync_events);
-    out.resize(state.resync(time, out.data(), out.size()));
-    return out;
-}
-
-TEST(MidiState, ResendsControllersBendPressureAndHeldKeysPerChannel) {
-    MidiState state;
-    EXPECT_TRUE(resync_of(state, 0).empty());
-    const MidiEvent played[] = {
-        {0, 0x90, 60, 100}, {1, 0x90, 64, 90}, {2, 0xB0, 64, 127}, {3, 0x80, 60, 64},  // 60 released under the pedal
-        {4, 0xE0, 0, 80},   {5, 0xD0, 30, 0},  {6, 0xC0, 4, 0},    {7, 0xB0, 1, 20},
-        {8, 0x92, 50, 70},  {9, 0xA0, 64, 10},  // poly pressure: not state
-    };
-    for (const MidiEvent& e : played) state.apply(e);
-    EXPECT_EQ(state.held_keys(), 2u);
-    const std::vector<MidiEvent> sent = resync_of(state, 1000);
-    ASSERT_EQ(sent.size(), 7u);
-    expect_event(sent[0], 1000, 0xC0, 4, 0);
-    expect_event(sent[1], 1000, 0xB0, 1, 20);
-    expect_event(sent[2], 1000, 0xB0, 64, 127);
-    expect_event(sent[3], 1000, 0xE0, 0, 80);
-    expect_event(sent[4], 1000, 0xD0, 30, 0);
-    expect_event(sent[5], 1000, 0x90, 64, 90);
-    expect_event(sent[6], 1000, 0x92, 50, 70);
-}
-
-TEST(MidiState, AllNotesOffAndResetControllersForget) {
-    MidiState state;
-    for (const MidiEvent& e : {MidiEvent{0, 0x90, 60, 100}, MidiEvent{0, 0x91, 61, 100}, MidiEvent{0, 0xB0, 64, 127},
-                               MidiEvent{0, 0xB0, 7, 90}, MidiEvent{0, 0xE0, 0, 90}})
-        state.apply(e);
-    state.apply({1, 0xB0, 123, 0});  // channel 0's keys
-    state.apply({1, 0xB0, 121, 0});  // channel 0's pedal and bend; volume stays
-    const std::vector<MidiEvent> sent = resync_of(state, 5);
-    ASSERT_EQ(sent.size(), 2u);
-    expect_event(sent[0], 5, 0xB0, 7, 90);
-    expect_event(sent[1], 5, 0x91, 61, 100);
-    state.apply({2, 0xB1, 120, 0});
-    EXPECT_EQ(state.held_keys(), 0u);
-}
-
-TEST(MidiState, EverythingAtOnceFitsTheBuffer) {
-    MidiState state;
-    for (int ch = 0; ch < 16; ++ch) {
-        state.apply({0, static_cast<std::uint8_t>(0xC0 | ch), 1, 0});
-        state.apply({0, static_cast<std::uint8_t>(0xD0 | ch), 1, 0});
-        state.apply({0, static_cast<std::uint8_t>(0xE0 | ch), 1, 1});
-        for (int k = 0; k < 128; ++k) state.apply({0, static_cast<std::uint8_t>(0x90 | ch), static_cast<std::uint8_t>(k), 1});
-        for (int cc = 0; cc < 120; ++cc) state.apply({0, static_cast<std::uint8_t>(0xB0 | ch), static_cast<std::uint8_t>(cc), 1});
-    }
-    EXPECT_EQ(resync_of(state, 0).size(), MidiState::max_resync_events);
-}
+// The state a new engine is told is the instrument core's: native-bridge/tests/held_midi_state_test.cpp.
 
 // ---- the command line -----------------------------------------------------------------
 
@@ -207,8 +155,18 @@ TEST(CommandLine, DefaultsAndRefusals) {
         EXPECT_FALSE(parse_args(bad, fresh, error)) << bad[0];
         EXPECT_FALSE(error.empty());
     }
-    EXPECT_EQ(ring_capacity_for(480, 128), 1u << 16);
-    EXPECT_EQ(ring_capacity_for(48000 + 2400, 1024), 1u << 17);
+    EXPECT_EQ(bridge::ring_capacity_for(480, 128), 1u << 16);
+    EXPECT_EQ(bridge::ring_capacity_for(48000 + 2400, 1024), 1u << 17);
+}
+
+// Where the engine is looked for after engine/ beside the program: as the
+// plug-in finds its bundle's, the built bundle, then the installed one, then ./sostenuto.
+TEST(CommandLine, EnginePlacesAreTheBuiltBundleTheInstalledBundleAndTheCurrentDirectory) {
+    EXPECT_EQ(engine_places_after_beside("/src/sostenuto/build/standalone/sostenuto-jack", "/home/ada"),
+              (std::vector<std::string>{"/src/sostenuto/build/Sostenuto.vst3", "/home/ada/.vst3/Sostenuto.vst3",
+                                        "./sostenuto"}));
+    EXPECT_EQ(engine_places_after_beside("/usr/bin/sostenuto-jack", nullptr),
+              (std::vector<std::string>{"/usr/Sostenuto.vst3", "./sostenuto"}));
 }
 
 // ---- InstrumentCore over the supervisor ----------------------------------------------------
@@ -289,11 +247,11 @@ TEST(InstrumentCore, SendsEventsAtTheirFramesAndOneClockPerPeriod) {
         }
     }
     ASSERT_EQ(parameters.size(), 3u);
-    EXPECT_EQ(parameters[0].parameter_id, parameter_temperature);
+    EXPECT_EQ(parameters[0].parameter_id, static_cast<std::uint32_t>(bridge::EngineParameter::temperature));
     EXPECT_EQ(parameters[0].value, 0.5f);
-    EXPECT_EQ(parameters[1].parameter_id, parameter_latency_mode);
+    EXPECT_EQ(parameters[1].parameter_id, static_cast<std::uint32_t>(bridge::EngineParameter::latency_mode));
     EXPECT_EQ(parameters[1].value, 1.0f);
-    EXPECT_EQ(parameters[2].parameter_id, parameter_lookahead_ms);
+    EXPECT_EQ(parameters[2].parameter_id, static_cast<std::uint32_t>(bridge::EngineParameter::lookahead_ms));
     EXPECT_EQ(parameters[2].value, 20.0f);
     for (const auto& p : parameters) EXPECT_EQ(p.stream_time, 0u);
     ASSERT_EQ(events.size(), 8u);
@@ -408,12 +366,22 @@ protected:
     }
     std::string log_path() const { return dir_ / "sostenuto-engine.log"; }
 
+    struct Note {
+        int key, velocity;
+    };
     // Expects the fake instrument's note (held from `onset` on) at stream times [from, to).
     void expect_note(const PacedPeriods& run, int note, int velocity, std::uint64_t onset, std::uint64_t from,
                      std::uint64_t to, float gain = 1.0f) {
+        expect_notes(run, {{note, velocity}}, onset, from, to, gain);
+    }
+    // The same for notes that all start at `onset`.
+    void expect_notes(const PacedPeriods& run, std::initializer_list<Note> notes, std::uint64_t onset, std::uint64_t from,
+                      std::uint64_t to, float gain = 1.0f) {
         std::size_t bad = 0;
         for (std::uint64_t t = from; t < to; ++t) {
-            const float want = gain * testing::note_left(note, velocity, t - onset, kRate);
+            float want = 0.0f;
+            for (const Note& n : notes) want += testing::note_left(n.key, n.velocity, t - onset, kRate);
+            want *= gain;
             if (std::fabs(run.left()[t] - want) > 1e-6f || std::fabs(run.right()[t] - 0.5f * want) > 1e-6f) {
                 if (++bad <= 3)
                     ADD_FAILURE() << "at stream time " << t << " (" << static_cast<std::int64_t>(t - onset)
@@ -559,7 +527,8 @@ TEST_F(WithFakeEngine, UnderrunFadesOutNeverWaitsAndRecovers) {
 
 // The engine is killed while a key and the pedal are held: the periods go on
 // (silence), the supervisor starts another engine, and the first period of the
-// new session tells it the pedal, the bend and the held key: the note sounds again.
+// new session tells it the pedal, the bend, the held key and the key the pedal
+// holds (on, then off behind the pedal): both notes sound again.
 TEST_F(WithFakeEngine, EngineRestartResendsHeldStateAndPlayingResumes) {
     start();
     InstrumentCore core(supervisor_);
@@ -568,7 +537,7 @@ TEST_F(WithFakeEngine, EngineRestartResendsHeldStateAndPlayingResumes) {
     run.schedule(1000, {0xE0, 0, 80});
     run.schedule(1001, {0x90, 64, 90});
     run.schedule(1002, {0x90, 67, 50});
-    run.schedule(1003, {0x80, 67, 0});  // released, held by the pedal: not re-sent
+    run.schedule(1003, {0x80, 67, 0});  // released, held by the pedal: re-sent as on and off
     run.start();
     ASSERT_TRUE(run.wait_for_stream_time(1001 + latency_ + 4800));
     const int first = supervisor_.engine_pid();
@@ -583,13 +552,13 @@ TEST_F(WithFakeEngine, EngineRestartResendsHeldStateAndPlayingResumes) {
 
     EXPECT_GT(core.counters().silent_periods, 0u);
     expect_silence(run, start2, start2 + c.session_latency);
-    expect_note(run, 64, 90, start2 + c.session_latency, start2 + c.session_latency,
-                start2 + c.session_latency + 9600);
+    expect_notes(run, {{64, 90}, {67, 50}}, start2 + c.session_latency, start2 + c.session_latency,
+                 start2 + c.session_latency + 9600);
 
     std::vector<testing::LoggedEvent> resent;
     for (const auto& e : testing::logged_events(log_path()))
         if (e.process == 2) resent.push_back(e);
-    ASSERT_EQ(resent.size(), 3u) << read_file(log_path());
+    ASSERT_EQ(resent.size(), 5u) << read_file(log_path());
     for (const auto& e : resent) EXPECT_EQ(e.time, 0u);
     EXPECT_EQ(resent[0].status, 0xB0);
     EXPECT_EQ(resent[0].data1, 64);
@@ -598,6 +567,11 @@ TEST_F(WithFakeEngine, EngineRestartResendsHeldStateAndPlayingResumes) {
     EXPECT_EQ(resent[2].status, 0x90);
     EXPECT_EQ(resent[2].data1, 64);
     EXPECT_EQ(resent[2].data2, 90);
+    EXPECT_EQ(resent[3].status, 0x90);
+    EXPECT_EQ(resent[3].data1, 67);
+    EXPECT_EQ(resent[3].data2, 50);
+    EXPECT_EQ(resent[4].status, 0x80);
+    EXPECT_EQ(resent[4].data1, 67);
     std::size_t parameters = 0;
     for (const auto& p : testing::logged_parameters(log_path())) parameters += p.process == 2 && p.time == 0;
     EXPECT_EQ(parameters, 3u);

@@ -1,8 +1,15 @@
 namespace Sostenuto.Engine.Serving;
 
-/// <summary>Parameter ids of the ParameterChange message (docs/protocol.md); values are plain, not normalised.</summary>
+/// <summary>Parameter ids of the ParameterChange message (docs/protocol.md); values are plain, not normalised.
+/// The full list, as the C++ bridge's <c>bridge::EngineParameter</c>; tests/protocol-vectors/engine_parameters.txt is shared.</summary>
 public static class EngineParameters
 {
     /// <summary>Sampling temperature as a factor of the model's own default, 0.05 … 2 (1 = as the model's author chose).</summary>
     public const uint Temperature = 1;
+
+    /// <summary>Latency mode, live 0 or studio 1: for the record (the Hello's mode rules; a change is a new session).</summary>
+    public const uint LatencyMode = 2;
+
+    /// <summary>Requested lookahead in ms: for the record, as <see cref="LatencyMode"/>.</summary>
+    public const uint LookaheadMs = 3;
 }

@@ -6,7 +6,7 @@ namespace Sostenuto.Engine.Streaming;
 
 /// <summary>
 /// One stream of the model from one origin: MIDI events in (host time counted from the origin),
-/// stereo audio at the host's rate out. It runs the chain of DESIGN.md frame by frame:
+/// stereo audio at the host's rate out. It runs the chain of docs/design.md frame by frame:
 /// conditioning features (honouring the lookahead) → LM step → sampler → token history →
 /// chunked decoder with linear cross-fades over the overlaps → resampler to the host rate.
 ///
@@ -119,7 +119,7 @@ public sealed class ModelStream : IDisposable
     /// <summary>
     /// How far ahead of the audio the event clock must run for the audio to be complete: the
     /// model's lookahead, the decoder's chunk and overlap, and the resampler's filter, in host samples.
-    /// This is the <c>L</c> of DESIGN.md's timing model for this model at this rate.
+    /// This is the <c>L</c> of docs/design.md's timing model for this model at this rate.
     /// </summary>
     public long LatencySamples { get; }
 

@@ -8,7 +8,7 @@ namespace Sostenuto.Engine.Streaming;
 /// plug-in instance: events stamped in host samples go in, stereo float audio at the host's rate
 /// comes out, identical however the caller slices time.
 ///
-/// Time is the stream clock of DESIGN.md. <see cref="AdvanceClock"/> says which events are known;
+/// Time is the stream clock of docs/design.md. <see cref="AdvanceClock"/> says which events are known;
 /// <see cref="Render"/> returns only audio that no later event can change.
 ///
 /// A model stream starts at its first event: its frame grid and its sampler begin there. So the
@@ -90,7 +90,7 @@ public sealed class RenderSession : IDisposable
 
     public int OutputRate => _settings.OutputRate;
 
-    /// <summary>How far the event clock must lead <see cref="Position"/> for <see cref="Render"/> to complete a block (DESIGN.md's L).</summary>
+    /// <summary>How far the event clock must lead <see cref="Position"/> for <see cref="Render"/> to complete a block (docs/design.md's L).</summary>
     public long LatencySamples { get; }
 
     /// <summary>The host time of the next sample <see cref="Render"/> writes.</summary>

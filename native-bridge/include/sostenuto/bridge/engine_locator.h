@@ -46,6 +46,9 @@ struct EngineLocatorOptions {
     // The fixed places `dotnet` is looked for after the environment; empty:
     // /usr/share/dotnet/dotnet, /usr/lib/dotnet/dotnet.
     std::vector<std::string> dotnet_locations;
+    // More places to look, in order, after the module's own (step 4 below):
+    // a path ending in `.vst3` is a VST3 bundle, anything else an engine file.
+    std::vector<std::string> more_places;
 };
 
 // Finds the engine, in this order:
@@ -61,6 +64,10 @@ struct EngineLocatorOptions {
 //     `<bundle>/Contents/Resources/engine/sostenuto.dll`.
 //  3. Beside `module_path` (a standalone's layout):
 //     `<module dir>/engine/sostenuto`, then `<module dir>/engine/sostenuto.dll`.
+//  4. `options.more_places`, in order: for a bundle its
+//     `Contents/Resources/engine/sostenuto`, then `.../sostenuto.dll`; for
+//     anything else the file itself (sostenuto-jack: the built bundle, the
+//     installed bundle, ./sostenuto).
 //
 // Steps 2 and 3 are tried for `module_path` as given and, when it differs,
 // for its real path (a bundle linked into ~/.vst3 from elsewhere).

@@ -58,19 +58,11 @@
 #include "sostenuto/bridge/audio_ring.h"
 #include "sostenuto/bridge/engine_launcher.h"
 #include "sostenuto/bridge/engine_locator.h"
+#include "sostenuto/bridge/engine_stream.h"
 #include "sostenuto/bridge/pipe_client.h"
 #include "sostenuto/bridge/protocol_messages.h"
 
 namespace sostenuto::bridge {
-
-enum class EngineState : std::uint8_t {
-    stopped,     // before start() and after stop()
-    connecting,  // trying to reach an engine: connecting, starting one, handshaking
-    running,     // a session is up: audio flows
-    down,        // the engine went away, or the last attempt failed; retrying after a delay
-};
-
-const char* to_string(EngineState state) noexcept;
 
 struct EngineSupervisorEvent {
     EngineState state = EngineState::stopped;
@@ -118,35 +110,11 @@ struct EngineSupervisorConfig {
     std::function<void(const EngineSupervisorEvent&)> on_event;
 };
 
-// Counters for the log and the UI. Read one by one: not a single snapshot.
-struct EngineSupervisorCounters {
-    std::uint64_t sessions = 0;            // Welcomes received (the epoch)
-    std::uint64_t engine_launches = 0;     // engine processes this supervisor started
-    std::uint64_t failed_attempts = 0;     // attempts that did not end in a Welcome
-    std::uint64_t sessions_lost = 0;       // sessions the engine ended (crash, error), not our Goodbye
-    std::uint64_t ring_replacements = 0;   // rings replaced because an old session's engine did not let go
-    std::uint64_t silent_blocks = 0;       // audio blocks without a running session
-    std::uint64_t audio_underruns = 0;     // live blocks whose audio was not all in the ring (realtime)
-    std::uint64_t messages_dropped = 0;    // frames not sent in a live session (send queue full, engine just gone)
-    std::uint64_t engine_underruns = 0;    // the engine's Status, this session
-    std::uint64_t engine_late_events = 0;  // the engine's Status, this session
-};
-
-// What begin_block() found.
-struct EngineBlock {
-    bool live = false;           // a session is running: send_*() and read_audio() talk to it
-    bool new_session = false;    // the first live block of this epoch: re-send what the new
-                                 // engine must know (held notes, pedal, pitch bend, parameters)
-    std::uint64_t epoch = 0;     // which session (1, 2, …); 0 before the first
-    std::uint64_t epoch_start = 0;            // the front end's stream time that is the session's stream time 0
-    std::uint32_t total_latency_samples = 0;  // D of this session (output at stream time s is render time s − start − D)
-};
-
-class EngineSupervisor {
+class EngineSupervisor final : public EngineStream {
 public:
     EngineSupervisor();
     // stop(), then unmaps and unlinks the ring.
-    ~EngineSupervisor();
+    ~EngineSupervisor() override;
     EngineSupervisor(const EngineSupervisor&) = delete;
     EngineSupervisor& operator=(const EngineSupervisor&) = delete;
 
@@ -171,32 +139,32 @@ public:
     std::optional<EngineWelcome> welcome() const;
 
     // ---- any thread ----
-    EngineState state() const noexcept { return state_.load(std::memory_order_acquire); }
+    EngineState state() const noexcept override { return state_.load(std::memory_order_acquire); }
     std::uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
     // D of the running (or last) session; 0 before the first Welcome.
     std::uint32_t total_latency_samples() const noexcept { return latency_.load(std::memory_order_acquire); }
     // The engine process of the running session (SO_PEERCRED); 0 when none.
     int engine_pid() const noexcept { return engine_pid_.load(std::memory_order_relaxed); }
-    EngineSupervisorCounters counters() const noexcept;
+    EngineSupervisorCounters counters() const noexcept override;
 
     // ---- audio thread ----
 
     // Starts a block at the front end's stream time `stream_time` (its own
     // clock: samples since activation, never decreasing). Everything below is
     // valid only between begin_block() and end_block(). Never waits.
-    EngineBlock begin_block(std::uint64_t stream_time) noexcept;
+    EngineBlock begin_block(std::uint64_t stream_time) noexcept override;
     // Ends the block: the supervisor may now change the session.
-    void end_block() noexcept;
+    void end_block() noexcept override;
 
     // Stream times are the front end's; they are mapped to the session's. All
     // return false without a live session (not counted: silent_blocks says
     // that), and false plus a counted drop when the frame does not fit the
     // send queue. Events may be any number: they go in frames of up to 5461.
-    bool send_events(const MidiEvent* events, std::size_t count) noexcept;
-    bool send_clock(std::uint64_t stream_time) noexcept;
-    bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept;
-    bool send_transport_flush(std::uint64_t stream_time) noexcept;
-    bool send_process_mode(ProcessMode mode, std::uint64_t stream_time) noexcept;
+    bool send_events(const MidiEvent* events, std::size_t count) noexcept override;
+    bool send_clock(std::uint64_t stream_time) noexcept override;
+    bool send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept override;
+    bool send_transport_flush(std::uint64_t stream_time) noexcept override;
+    bool send_process_mode(ProcessMode mode, std::uint64_t stream_time) noexcept override;
 
     // Fills out[c][0 … frames) for c < ring channels with the output for the
     // front end's stream times [stream_time, stream_time + frames): render
@@ -205,14 +173,14 @@ public:
     // zeros (an underrun when live, counted): fade over them. Without a live
     // session: all zeros, returns 0. Never waits. (Before the first start()
     // the channel count is unknown and `out` is left alone.)
-    std::size_t read_audio(std::uint64_t stream_time, float* const* out, std::size_t frames) noexcept;
+    std::size_t read_audio(std::uint64_t stream_time, float* const* out, std::size_t frames) noexcept override;
     // Offline mode: like read_audio(), but first sleeps (in steps of 100 µs)
     // until the engine has published the whole block, the session ends, stop()
     // is called, or max_wait passes.
     std::size_t read_audio_waiting(std::uint64_t stream_time, float* const* out, std::size_t frames,
-                                   std::chrono::microseconds max_wait) noexcept;
+                                   std::chrono::microseconds max_wait) noexcept override;
     // The front end's stream time up to which output is available now (0 without a live session).
-    std::uint64_t available_until() const noexcept;
+    std::uint64_t available_until() const noexcept override;
 
 private:
     void run();
@@ -274,22 +242,6 @@ private:
     mutable std::condition_variable changed_;
     std::string last_error_;
     std::optional<EngineWelcome> welcome_;
-};
-
-// RAII for one audio block: begin_block() in the constructor, end_block() in
-// the destructor.
-class EngineBlockScope {
-public:
-    EngineBlockScope(EngineSupervisor& supervisor, std::uint64_t stream_time) noexcept
-        : supervisor_(supervisor), block_(supervisor.begin_block(stream_time)) {}
-    ~EngineBlockScope() { supervisor_.end_block(); }
-    EngineBlockScope(const EngineBlockScope&) = delete;
-    EngineBlockScope& operator=(const EngineBlockScope&) = delete;
-    const EngineBlock& block() const noexcept { return block_; }
-
-private:
-    EngineSupervisor& supervisor_;
-    EngineBlock block_;
 };
 
 }  // namespace sostenuto::bridge

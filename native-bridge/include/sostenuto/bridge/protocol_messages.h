@@ -47,6 +47,17 @@ enum class ProcessMode : std::uint8_t { realtime = 0, offline = 1 };
 enum class LatencyMode : std::uint8_t { live = 0, studio = 1 };
 enum class TransportKind : std::uint8_t { flush = 0 };
 
+// ParameterChange ids (docs/protocol.md): the engine's parameters, with plain
+// values. Mirrored in full by engine/Sostenuto.Engine/Serving/EngineParameters.cs;
+// tests/protocol-vectors/engine_parameters.txt holds the shared list. Output
+// gain is not among them: the front ends apply it per sample themselves.
+enum class EngineParameter : std::uint32_t {
+    temperature = 1,   // sampling temperature as a factor of the model's, 0.05 … 2
+    latency_mode = 2,  // live 0, studio 1 (for the record: the Hello's mode rules)
+    lookahead_ms = 3,  // the requested lookahead in ms (for the record, as above)
+};
+inline constexpr std::uint32_t engine_parameter_count = 3;  // ids 1 … engine_parameter_count
+
 // ---- plugin -> engine -------------------------------------------------------
 
 struct HelloMessage {

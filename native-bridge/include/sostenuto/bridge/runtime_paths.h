@@ -23,4 +23,8 @@ std::optional<std::string> engine_socket_path(std::string& error);
 // audio ring, as shm_open expects it. The uid keeps users apart in /dev/shm.
 std::string audio_ring_name(std::uint64_t instance_id);
 
+// A new front-end instance's id: random, never 0, stable across the
+// instance's engine sessions (it names the ring). Not for the audio thread.
+std::uint64_t random_instance_id();
+
 }  // namespace sostenuto::bridge
