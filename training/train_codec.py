@@ -217,11 +217,12 @@ def main():
 
     train_names = pieces(args.data, "train_")[:args.max_train]
     all_names = pieces(args.data, "")
-    B = fit_bank(args.data, train_names[:60], args.out, log)
+    final = os.path.join(args.out, "codec.pt")
+    # A trained codec (e.g. the committed training/checkpoints/piano3-*/codec.pt) brings its own bank.
+    B = torch.load(final)["B"] if os.path.exists(final) else fit_bank(args.data, train_names[:60], args.out, log)
     codec = dc.Codec(B)
     log(f"oscillators: {codec.n_osc}; parameters: {sum(p.numel() for p in codec.parameters())}")
     analyse_all(args.data, all_names, args.out, codec.cycles)
-    final = os.path.join(args.out, "codec.pt")
     if not os.path.exists(final):
         train(codec, Corpus(args.data, args.out, train_names), args.out, args.steps, log)
         torch.save({"B": B, "model": codec.state_dict()}, final)
