@@ -16,6 +16,8 @@ public sealed class EngineServer : IDisposable
     readonly string _socketPath;
     readonly Action<string> _log;
     readonly TimeSpan? _idleExit;
+    readonly EngineLimits _limits;
+    readonly int _maxConnections;
     readonly FileStream _lock;
     readonly Socket _listener;
     readonly List<Task> _connections = new();
@@ -23,12 +25,14 @@ public sealed class EngineServer : IDisposable
     long _connectionNumber;
     long _lastActivity = Environment.TickCount64;
 
-    public EngineServer(ModelPackage package, string socketPath, Action<string> log, TimeSpan? idleExit)
+    public EngineServer(ModelPackage package, string socketPath, Action<string> log, TimeSpan? idleExit, EngineLimits? limits = null)
     {
         _package = package;
         _socketPath = socketPath;
         _log = log;
         _idleExit = idleExit;
+        _limits = limits ?? EngineLimits.Default;
+        _maxConnections = Math.Min(_limits.MaxConnections, DescriptorBudget.ConnectionsThatFit());
 
         var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath))!;
         Directory.CreateDirectory(directory);
@@ -59,16 +63,43 @@ public sealed class EngineServer : IDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var idleWatch = _idleExit is { } idle ? WatchIdleAsync(idle, stop) : Task.CompletedTask;
         _log($"serving {_package.Manifest.Name} {_package.Manifest.Version} on {_socketPath}");
+        if (_maxConnections < _limits.MaxConnections)
+            _log($"the file-descriptor limit leaves room for {_maxConnections} connections (of {_limits.MaxConnections}); raise it with ulimit -n for more");
         try
         {
+            // Starts the runtime's timer thread now, while file descriptors are plentiful: the first timer of the
+            // process (a Hello deadline, the retry delay below) starts it, and at EMFILE starting a thread fails
+            // with OutOfMemoryException (seen in the issue 19 repro), which would end the engine.
+            await Task.Delay(1, stop.Token);
+            long failedAccepts = 0;
             while (!stop.IsCancellationRequested)
             {
                 Socket peer;
                 try { peer = await _listener.AcceptAsync(stop.Token); }
                 catch (OperationCanceledException) { break; }
-                Accept(peer, stop.Token);
+                catch (SocketException e)
+                {
+                    // EMFILE "Too many open files", ENFILE, ENOMEM, ENOBUFS: the connection waits in the backlog and
+                    // the instances already connected must go on playing. Log the first of a run of failures, wait, retry.
+                    if (failedAccepts++ == 0) _log($"accept failed, retrying every {_limits.AcceptRetryDelay.TotalMilliseconds:0} ms: {e.Message} ({e.SocketErrorCode})");
+                    try { await Task.Delay(_limits.AcceptRetryDelay, stop.Token); }
+                    catch (OperationCanceledException) { break; }
+                    continue;
+                }
+                if (failedAccepts > 0)
+                {
+                    _log($"accepting again after {failedAccepts} failed accepts");
+                    failedAccepts = 0;
+                }
+                try { Accept(peer, stop.Token); }
+                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+                {
+                    _log($"dropped a connection while accepting it: {e.Message}"); // e.g. the peer left before SO_PEERCRED
+                    peer.Dispose();
+                }
             }
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         finally
         {
             stop.Cancel();
@@ -86,8 +117,16 @@ public sealed class EngineServer : IDisposable
             peer.Dispose();
             return;
         }
-        Interlocked.Increment(ref _active);
-        var connection = new InstanceConnection(peer, _package, _log, number);
+        if (Interlocked.Increment(ref _active) > _maxConnections)
+        {
+            Interlocked.Decrement(ref _active);
+            _log($"refused connection {number}: {_maxConnections} connections are open (the most this engine serves)");
+            try { peer.Send(ProtocolCodec.Encode(new ErrorMessage((ushort)EngineErrorCode.Overloaded, $"the engine serves at most {_maxConnections} connections"))); }
+            catch (SocketException) { }
+            peer.Dispose();
+            return;
+        }
+        var connection = new InstanceConnection(peer, _package, _log, number, _limits);
         lock (_connections)
         {
             _connections.RemoveAll(t => t.IsCompleted);

@@ -21,6 +21,7 @@ public sealed class InstanceConnection
     readonly ModelPackage _package;
     readonly Action<string> _log;
     readonly string _label;
+    readonly EngineLimits _limits;
     readonly float[] _left = new float[RenderBlock];
     readonly float[] _right = new float[RenderBlock];
     NetworkStream? _stream;
@@ -31,12 +32,13 @@ public sealed class InstanceConnection
     long _underruns;
     long _lastStatusTicks;
 
-    public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number)
+    public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number, EngineLimits? limits = null)
     {
         _socket = socket;
         _package = package;
         _log = log;
         _label = $"instance {number}";
+        _limits = limits ?? EngineLimits.Default;
     }
 
     public async Task RunAsync(CancellationToken cancel)
@@ -44,11 +46,19 @@ public sealed class InstanceConnection
         _stream = new NetworkStream(_socket, ownsSocket: true);
         var reader = PipeReader.Create(_stream);
         string reason = "the plug-in closed the connection";
+        // Until its Hello has arrived, a connection lives only as long as the Hello deadline.
+        using var helloDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        helloDeadline.CancelAfter(_limits.HelloDeadline);
         try
         {
             while (true)
             {
-                var result = await reader.ReadAsync(cancel);
+                ReadResult result;
+                try { result = await reader.ReadAsync(_hello is null ? helloDeadline.Token : cancel); }
+                catch (OperationCanceledException) when (_hello is null && !cancel.IsCancellationRequested)
+                {
+                    throw new EngineRefusal(EngineErrorCode.ProtocolError, $"no Hello within {_limits.HelloDeadline.TotalSeconds:0.###} s of connecting");
+                }
                 var buffer = result.Buffer;
                 bool goodbye = false;
                 while (!goodbye && ProtocolCodec.TryReadFrame(ref buffer, out var message)) goodbye = !Handle(message);

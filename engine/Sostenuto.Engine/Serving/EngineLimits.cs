@@ -1,0 +1,34 @@
+namespace Sostenuto.Engine.Serving;
+
+/// <summary>
+/// Every resource one client of <c>sostenuto serve</c> can make the engine spend, bounded: the one
+/// place these limits live (docs/protocol.md, "Limits", documents them for front ends). A client that
+/// goes past one is refused or closed with an Error; the engine and its other clients carry on.
+/// </summary>
+public sealed record EngineLimits
+{
+    /// <summary>The limits <c>sostenuto serve</c> runs with.</summary>
+    public static readonly EngineLimits Default = new();
+
+    /// <summary>
+    /// A connection that has not sent a whole Hello this long after it was accepted is closed. The plug-in
+    /// sends Hello at once after connecting (and gives up waiting for Welcome after 2 s itself), so
+    /// 10 s only ever closes connections that will never speak: they would otherwise hold a file
+    /// descriptor each, forever.
+    /// </summary>
+    public TimeSpan HelloDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Connections served at once. The engine serves one user (peers of other users are refused), so
+    /// this is the per-user cap: one connection per plug-in instance, far more instances than a session
+    /// plays, and far fewer file descriptors than the default limit of 1024. A connection over the cap is
+    /// sent Error <c>overloaded</c> and closed.
+    /// </summary>
+    public int MaxConnections { get; init; } = 256;
+
+    /// <summary>
+    /// How long the accept loop waits after accept() failed (EMFILE "Too many open files", ENFILE,
+    /// ENOMEM): the pending connection stays in the backlog, so retrying at once would only spin.
+    /// </summary>
+    public TimeSpan AcceptRetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+}

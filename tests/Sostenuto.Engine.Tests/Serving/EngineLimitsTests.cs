@@ -1,0 +1,184 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using Sostenuto.Engine.Serving;
+using Sostenuto.Engine.Tests.Cli;
+using Sostenuto.Engine.Tests.Tools;
+
+namespace Sostenuto.Engine.Tests.Serving;
+
+/// <summary>
+/// What a hostile or broken client can make <c>sostenuto serve</c> spend is bounded (issue 19), over real
+/// Unix sockets. The assertions wait for outcomes with generous deadlines and never measure time.
+/// </summary>
+[Collection(nameof(FixtureModel))]
+public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
+{
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    readonly TempDirectory _directory = new("sostenuto-limits");
+    readonly List<string> _log = new();
+
+    string SocketPath => _directory.File("engine.sock");
+
+    (EngineServer Server, Task Run, CancellationTokenSource Stop) Start(EngineLimits limits)
+    {
+        var server = new EngineServer(fixture.Package, SocketPath, line => { lock (_log) _log.Add(line); }, idleExit: null, limits);
+        var stop = new CancellationTokenSource();
+        return (server, server.RunAsync(stop.Token), stop);
+    }
+
+    Socket Connect()
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
+        return socket;
+    }
+
+    [Fact]
+    public async Task AConnectionThatNeverSaysHelloIsClosedWithAnError()
+    {
+        var (server, run, stop) = Start(EngineLimits.Default with { HelloDeadline = TimeSpan.FromMilliseconds(100) });
+        using (server)
+        {
+            using var idle = Connect();
+            var reply = ReadFrames(idle, Patience); // returns at end-of-file: the engine closed the connection
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
+            Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
+            Assert.Contains("no Hello within", error.Message);
+            stop.Cancel();
+            await run;
+        }
+    }
+
+    [Fact]
+    public async Task AConnectionOverTheCapIsRefusedWithOverloadedAndALaterOneIsServed()
+    {
+        var (server, run, stop) = Start(EngineLimits.Default with { MaxConnections = 3 });
+        using (server)
+        {
+            var idle = Enumerable.Range(0, 3).Select(_ => Connect()).ToList();
+            using (var over = Connect())
+            {
+                var error = Assert.IsType<ErrorMessage>(Assert.Single(ReadFrames(over, Patience)));
+                Assert.Equal((ushort)EngineErrorCode.Overloaded, error.Code);
+            }
+            foreach (var s in idle) s.Dispose();
+            // The engine notices the three closes in its own time: retry until a Hello is answered with a Welcome.
+            var welcome = await HelloUntilWelcome(Patience);
+            Assert.Equal("sostenuto-fixture", welcome.ModelName);
+            lock (_log) Assert.Contains(_log, l => l.Contains("connections are open"));
+            stop.Cancel();
+            await run;
+        }
+    }
+
+    /// <summary>
+    /// The issue's repro: <c>sostenuto serve</c> with a small file-descriptor limit (200), and more connections
+    /// that never say Hello (250) than it has descriptors. The engine used to die at EMFILE; it must keep its
+    /// connections below the limit, refuse the rest with a logged reason, and serve again once they are gone.
+    /// </summary>
+    [Fact]
+    public async Task ServeSurvivesRunningOutOfFileDescriptors()
+    {
+        var start = new ProcessStartInfo("bash")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        // An idle engine holds about 70 descriptors (runtime, ONNX Runtime threads); 200 leaves room for a few dozen connections.
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("ulimit -n 200 && exec \"$0\" \"$@\"");
+        start.ArgumentList.Add(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet");
+        foreach (var a in new[] { CliRunner.DllPath, "serve", "--model", RepositoryPaths.FixtureModel, "--socket", SocketPath }) start.ArgumentList.Add(a);
+        using var engine = Process.Start(start)!;
+        var lines = new List<string>();
+        engine.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
+        engine.BeginErrorReadLine();
+        try
+        {
+            await WaitFor(() => { lock (lines) return lines.Any(l => l.Contains("serving ")); }, "the engine to listen", engine, lines);
+
+            var idle = new List<Socket>();
+            for (int i = 0; i < 250; i++)
+            {
+                var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { Blocking = false };
+                try { s.Connect(new UnixDomainSocketEndPoint(SocketPath)); idle.Add(s); }
+                catch (SocketException) { s.Dispose(); } // the backlog is full: the engine stopped accepting
+            }
+            await WaitFor(() => { lock (lines) return lines.Any(l => l.Contains("connections are open")); }, "a connection over the cap to be refused", engine, lines);
+            Assert.False(engine.HasExited, Describe("the engine died", lines));
+
+            foreach (var s in idle) s.Dispose();
+            var welcome = await HelloUntilWelcome(Patience);
+            Assert.Equal("sostenuto-fixture", welcome.ModelName);
+            lock (lines) Assert.DoesNotContain(lines, l => l.Contains("Out of memory") || l.Contains("Unhandled exception"));
+            Assert.False(engine.HasExited, Describe("the engine died", lines));
+        }
+        finally
+        {
+            if (!engine.HasExited) engine.Kill();
+            await engine.WaitForExitAsync();
+        }
+    }
+
+    static async Task WaitFor(Func<bool> condition, string what, Process engine, List<string> lines)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.False(engine.HasExited, Describe($"the engine exited (code {(engine.HasExited ? engine.ExitCode : 0)}) waiting for {what}", lines));
+            Assert.True(watch.Elapsed < Patience, Describe($"waited {Patience.TotalSeconds} s for {what}", lines));
+            await Task.Delay(50);
+        }
+    }
+
+    static string Describe(string what, List<string> lines)
+    {
+        lock (lines) return what + "; engine log:\n" + string.Join('\n', lines.TakeLast(40));
+    }
+
+    /// <summary>Connects and says Hello until the engine answers with a Welcome (it may still be freeing connections).</summary>
+    async Task<WelcomeMessage> HelloUntilWelcome(TimeSpan patience)
+    {
+        using var ring = new TestAudioRing(1 << 12);
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                try
+                {
+                    socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
+                    socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 256, ProcessMode.Realtime, LatencyMode.Studio, 0, 1024, 7, ring.Name)));
+                    if (ReadFrames(socket, patience, 1) is [WelcomeMessage welcome]) return welcome;
+                }
+                catch (SocketException) { }
+            }
+            Assert.True(watch.Elapsed < patience, $"no Welcome within {patience.TotalSeconds} s");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Frames from the engine until end-of-file, <paramref name="want"/> frames, or the timeout.</summary>
+    internal static List<ProtocolMessage> ReadFrames(Socket socket, TimeSpan timeout, int want = int.MaxValue)
+    {
+        var messages = new List<ProtocolMessage>();
+        var pending = new List<byte>();
+        var buffer = new byte[4096];
+        socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
+        while (messages.Count < want)
+        {
+            int n;
+            try { n = socket.Receive(buffer); } catch (SocketException) { break; }
+            if (n == 0) break;
+            pending.AddRange(buffer.AsSpan(0, n).ToArray());
+            var sequence = new ReadOnlySequence<byte>(pending.ToArray());
+            while (messages.Count < want && ProtocolCodec.TryReadFrame(ref sequence, out var m)) messages.Add(m);
+            pending = sequence.ToArray().ToList();
+        }
+        return messages;
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
