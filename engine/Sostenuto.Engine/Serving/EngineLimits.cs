@@ -27,6 +27,21 @@ public sealed record EngineLimits
     public int MaxConnections { get; init; } = 256;
 
     /// <summary>
+    /// Events and parameter changes one connection may have queued in the engine (stamped ahead of what it
+    /// has rendered). A plug-in keeps this to the events of one latency (well under a second): 65536 is
+    /// minutes of dense playing, and about 4 MB. A client stamping events far in the future is closed with
+    /// Error <c>protocol_error</c> when it passes this, instead of growing the engine without bound.
+    /// </summary>
+    public int MaxQueuedEvents { get; init; } = 65536;
+
+    /// <summary>
+    /// Model streams one connection may keep alive: every note after a flush (transport stop or jump) or
+    /// All Sound Off starts a new stream, and the old one lives until its fade-out has been rendered.
+    /// A host jumping around within one latency needs a few; each holds megabytes of model state.
+    /// </summary>
+    public int MaxStreams { get; init; } = 32;
+
+    /// <summary>
     /// How long the accept loop waits after accept() failed (EMFILE "Too many open files", ENFILE,
     /// ENOMEM): the pending connection stays in the backlog, so retrying at once would only spin.
     /// </summary>

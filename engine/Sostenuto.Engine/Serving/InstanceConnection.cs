@@ -111,7 +111,11 @@ public sealed class InstanceConnection
                 Welcome(hello);
                 break;
             case MidiEventsMessage m:
-                foreach (var e in m.Events) _session!.AddEvent(e);
+                foreach (var e in m.Events)
+                {
+                    _session!.AddEvent(e);
+                    CheckQueue(); // per event: one frame holds thousands, and each note after an All Sound Off starts a stream
+                }
                 break;
             case ClockAdvanceMessage m:
                 _session!.AdvanceClock(checked((long)m.StreamTime));
@@ -121,10 +125,12 @@ public sealed class InstanceConnection
                 break;
             case TransportMessage m:
                 _session!.Flush(checked((long)m.StreamTime));
+                CheckQueue();
                 break;
             case ParameterChangeMessage m:
                 if (m.ParameterId == EngineParameters.Temperature)
                     _session!.SetTemperature(checked((long)m.StreamTime), _package.Manifest.Sampling.Temperature * Math.Clamp(m.Value, 0.05f, 2f));
+                CheckQueue();
                 break;
             case ProcessModeMessage:
                 break; // the engine renders as far as the clock allows in either mode; only the shim waits differently
@@ -134,6 +140,16 @@ public sealed class InstanceConnection
                 throw new ProtocolException(ProtocolError.UnexpectedMessage, $"{message.Type} travels from the engine, not to it");
         }
         return true;
+    }
+
+    /// <summary>What a client has queued stays bounded (<see cref="EngineLimits.MaxQueuedEvents"/>, <see cref="EngineLimits.MaxStreams"/>).</summary>
+    void CheckQueue()
+    {
+        long queued = _session!.QueuedInputs;
+        if (queued > _limits.MaxQueuedEvents)
+            throw new EngineRefusal(EngineErrorCode.ProtocolError, $"{queued} events queued ahead of the clock, at most {_limits.MaxQueuedEvents}: events are stamped too far in the future");
+        if (_session.StreamCount > _limits.MaxStreams)
+            throw new EngineRefusal(EngineErrorCode.ProtocolError, $"{_session.StreamCount} model streams alive, at most {_limits.MaxStreams}: too many flushes or All Sound Offs ahead of the clock");
     }
 
     void Welcome(HelloMessage hello)

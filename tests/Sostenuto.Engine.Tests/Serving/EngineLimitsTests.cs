@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.Sockets;
+using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Serving;
 using Sostenuto.Engine.Tests.Cli;
 using Sostenuto.Engine.Tests.Tools;
@@ -119,6 +120,69 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
         {
             if (!engine.HasExited) engine.Kill();
             await engine.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Connects, says Hello (studio, 48 kHz) and returns the socket once the Welcome has arrived.</summary>
+    Socket Session(TestAudioRing ring)
+    {
+        var socket = Connect();
+        socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 256, ProcessMode.Realtime, LatencyMode.Studio, 0, 1024, 7, ring.Name)));
+        Assert.IsType<WelcomeMessage>(Assert.Single(ReadFrames(socket, Patience, 1)));
+        return socket;
+    }
+
+    /// <summary>Sends frames until the engine answers (or closes): the frames may stop being read once it has refused.</summary>
+    static List<ProtocolMessage> SendUntilAnswered(Socket socket, IEnumerable<ProtocolMessage> frames)
+    {
+        foreach (var frame in frames)
+        {
+            try { socket.Send(ProtocolCodec.Encode(frame)); }
+            catch (SocketException) { break; } // the engine closed the connection
+        }
+        return ReadFrames(socket, Patience);
+    }
+
+    [Fact]
+    public async Task EventsStampedFarInTheFutureAreBoundedPerConnection()
+    {
+        var (server, run, stop) = Start(EngineLimits.Default with { MaxQueuedEvents = 1000 });
+        using (server)
+        {
+            using var ring = new TestAudioRing(1 << 12);
+            using var flooding = Session(ring);
+            const long HourAhead = 48000L * 3600;
+            var frames = Enumerable.Range(0, 20).Select(f => new MidiEventsMessage(Enumerable.Range(0, 100)
+                .Select(i => new MidiEvent(HourAhead + f * 100 + i, new MidiMessage(0x90, (byte)(36 + i % 48), 64))).ToList()));
+            var reply = SendUntilAnswered(flooding, frames);
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
+            Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
+            Assert.Contains("events queued ahead of the clock, at most 1000", error.Message);
+
+            using var ring2 = new TestAudioRing(1 << 12);
+            using var other = Session(ring2); // the engine serves on
+            stop.Cancel();
+            await run;
+        }
+    }
+
+    [Fact]
+    public async Task FlushesAheadOfTheClockCannotPileUpModelStreams()
+    {
+        var (server, run, stop) = Start(EngineLimits.Default);
+        using (server)
+        {
+            using var ring = new TestAudioRing(1 << 12);
+            using var flooding = Session(ring);
+            // Note, All Sound Off, note, ...: every note starts a model stream, each kept until its fade-out is rendered.
+            var events = Enumerable.Range(0, 2 * (EngineLimits.Default.MaxStreams + 2)).Select(i => new MidiEvent(48000L * 3600 + i,
+                i % 2 == 0 ? new MidiMessage(0x90, 60, 64) : new MidiMessage(0xB0, 120, 0))).ToList();
+            var reply = SendUntilAnswered(flooding, [new MidiEventsMessage(events)]);
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
+            Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
+            Assert.Contains("model streams alive", error.Message);
+            stop.Cancel();
+            await run;
         }
     }
 
