@@ -42,6 +42,24 @@ public sealed record EngineLimits
     public int MaxStreams { get; init; } = 32;
 
     /// <summary>
+    /// The latest stream time the engine accepts in any message, 2^44 samples: 1.4 years at 384 kHz, far more
+    /// than a session lasts. Beyond it the engine's exact sample arithmetic (host time × model rate, up to
+    /// 192 kHz) could overflow a 64-bit integer; a later time is <c>invalid_value</c>, a protocol error.
+    /// </summary>
+    public const long MaxStreamTime = 1L << 44;
+
+    /// <summary>The largest max block size a Hello may declare: the plug-in's own bound on a host's block (2^20).</summary>
+    public const uint MaxBlockSize = 1u << 20;
+
+    /// <summary>
+    /// The largest compute slack (the latency a plug-in asks for beyond the model's lookahead) a Hello may
+    /// request: one second, or two blocks if those are longer (the plug-in asks for one block and 2 ms in
+    /// live mode, 50 ms and at least two blocks in studio mode). At most 2^21 samples, so the total latency
+    /// always fits the Welcome's u32.
+    /// </summary>
+    public static long MaxComputeSlack(uint sampleRate, uint maxBlockSize) => Math.Max(sampleRate, 2L * maxBlockSize);
+
+    /// <summary>
     /// How long the accept loop waits after accept() failed (EMFILE "Too many open files", ENFILE,
     /// ENOMEM): the pending connection stays in the backlog, so retrying at once would only spin.
     /// </summary>

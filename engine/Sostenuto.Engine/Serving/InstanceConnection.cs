@@ -113,23 +113,25 @@ public sealed class InstanceConnection
             case MidiEventsMessage m:
                 foreach (var e in m.Events)
                 {
+                    StreamTime((ulong)e.Time, "MidiEvents");
                     _session!.AddEvent(e);
                     CheckQueue(); // per event: one frame holds thousands, and each note after an All Sound Off starts a stream
                 }
                 break;
             case ClockAdvanceMessage m:
-                _session!.AdvanceClock(checked((long)m.StreamTime));
+                _session!.AdvanceClock(StreamTime(m.StreamTime, "ClockAdvance"));
                 if (_live is not null) _live.Update();
                 else RenderAvailable();
                 SendStatusNow();
                 break;
             case TransportMessage m:
-                _session!.Flush(checked((long)m.StreamTime));
+                _session!.Flush(StreamTime(m.StreamTime, "Transport"));
                 CheckQueue();
                 break;
             case ParameterChangeMessage m:
+                long parameterTime = StreamTime(m.StreamTime, "ParameterChange");
                 if (m.ParameterId == EngineParameters.Temperature)
-                    _session!.SetTemperature(checked((long)m.StreamTime), _package.Manifest.Sampling.Temperature * Math.Clamp(m.Value, 0.05f, 2f));
+                    _session!.SetTemperature(parameterTime, _package.Manifest.Sampling.Temperature * Math.Clamp(m.Value, 0.05f, 2f));
                 CheckQueue();
                 break;
             case ProcessModeMessage:
@@ -141,6 +143,10 @@ public sealed class InstanceConnection
         }
         return true;
     }
+
+    /// <summary>A stream time from the client, refused beyond <see cref="EngineLimits.MaxStreamTime"/> (where sample arithmetic could overflow).</summary>
+    static long StreamTime(ulong time, string message) => time <= EngineLimits.MaxStreamTime ? (long)time
+        : throw new ProtocolException(ProtocolError.InvalidValue, $"{message}: stream time {time} is beyond the engine's limit of {EngineLimits.MaxStreamTime} samples");
 
     /// <summary>What a client has queued stays bounded (<see cref="EngineLimits.MaxQueuedEvents"/>, <see cref="EngineLimits.MaxStreams"/>).</summary>
     void CheckQueue()
@@ -156,6 +162,11 @@ public sealed class InstanceConnection
     {
         if (hello.SampleRate is < 8000 or > 384000)
             throw new EngineRefusal(EngineErrorCode.ProtocolError, $"sample rate {hello.SampleRate} Hz is not supported");
+        if (hello.MaxBlockSize > EngineLimits.MaxBlockSize)
+            throw new ProtocolException(ProtocolError.InvalidValue, $"Hello: max block size {hello.MaxBlockSize} is above {EngineLimits.MaxBlockSize}");
+        long maxSlack = EngineLimits.MaxComputeSlack(hello.SampleRate, hello.MaxBlockSize);
+        if (hello.ComputeSlackSamples > maxSlack)
+            throw new ProtocolException(ProtocolError.InvalidValue, $"Hello: compute slack of {hello.ComputeSlackSamples} samples is above {maxSlack} (one second, or two blocks)");
         try { _ring = SharedAudioRing.Open(hello.SharedMemoryName); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

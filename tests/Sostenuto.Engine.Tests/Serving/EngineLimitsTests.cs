@@ -186,6 +186,78 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
         }
     }
 
+    public static TheoryData<string> Overflows() => new() { "ClockAdvance", "Transport", "ParameterChange", "MidiEvents", "MidiEventsEarly" };
+
+    /// <summary>Stream times at and above 2^63 used to reach a checked cast and end as Error internal, with a stack trace in the log.</summary>
+    [Theory]
+    [MemberData(nameof(Overflows))]
+    public async Task AStreamTimeBeyondTheLimitIsAProtocolError(string kind)
+    {
+        var (server, run, stop) = Start(EngineLimits.Default);
+        using (server)
+        {
+            using var ring = new TestAudioRing(1 << 12);
+            using var socket = Session(ring);
+            const ulong Huge = 1UL << 63;
+            ProtocolMessage message = kind switch
+            {
+                "ClockAdvance" => new ClockAdvanceMessage(Huge),
+                "Transport" => new TransportMessage(TransportKind.Flush, ulong.MaxValue),
+                "ParameterChange" => new ParameterChangeMessage(Huge + 12345, EngineParameters.Temperature, 1f),
+                "MidiEvents" => new MidiEventsMessage([new MidiEvent(long.MaxValue, new MidiMessage(0x90, 60, 64))]),
+                _ => new MidiEventsMessage([new MidiEvent(EngineLimits.MaxStreamTime + 1, new MidiMessage(0x90, 60, 64))]),
+            };
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(SendUntilAnswered(socket, [message])));
+            Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
+            Assert.Contains("invalid_value", error.Message);
+            lock (_log) Assert.DoesNotContain(_log, l => l.Contains("internal error"));
+            stop.Cancel();
+            await run;
+        }
+    }
+
+    public static TheoryData<LatencyMode, uint, uint> BadHellos() => new()
+    {
+        { LatencyMode.Studio, 256, uint.MaxValue },   // lookahead + slack overflowed the Welcome's u32
+        { LatencyMode.Live, 256, uint.MaxValue },     // 24.8 hours of latency at 48 kHz
+        { LatencyMode.Live, 256, 48001 },             // just over one second
+        { LatencyMode.Studio, uint.MaxValue, 1024 },  // a block the plug-in itself would never pass on
+    };
+
+    [Theory]
+    [MemberData(nameof(BadHellos))]
+    public async Task AHelloAskingForTooMuchLatencyIsAProtocolError(LatencyMode mode, uint block, uint slack)
+    {
+        var (server, run, stop) = Start(EngineLimits.Default);
+        using (server)
+        {
+            using var ring = new TestAudioRing(1 << 12);
+            using var socket = Connect();
+            var reply = SendUntilAnswered(socket, [new HelloMessage(1, 48000, block, ProcessMode.Realtime, mode, 0, slack, 7, ring.Name)]);
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
+            Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
+            Assert.Contains("invalid_value", error.Message);
+            stop.Cancel();
+            await run;
+        }
+    }
+
+    [Fact]
+    public async Task TheLargestSlackAllowedIsServed()
+    {
+        var (server, run, stop) = Start(EngineLimits.Default);
+        using (server)
+        {
+            using var ring = new TestAudioRing(1 << 12);
+            using var socket = Connect();
+            socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 4096, ProcessMode.Realtime, LatencyMode.Studio, 0, 48000, 7, ring.Name)));
+            var welcome = Assert.IsType<WelcomeMessage>(Assert.Single(ReadFrames(socket, Patience, 1)));
+            Assert.True(welcome.TotalLatencySamples >= 48000);
+            stop.Cancel();
+            await run;
+        }
+    }
+
     static async Task WaitFor(Func<bool> condition, string what, Process engine, List<string> lines)
     {
         var watch = Stopwatch.StartNew();
