@@ -73,16 +73,16 @@ public sealed class InstanceConnection
         }
         catch (ProtocolException e)
         {
-            reason = $"protocol error, closing: {e.Message}";
-            TrySend(new ErrorMessage((ushort)(e.Error == ProtocolError.UnsupportedVersion ? EngineErrorCode.UnsupportedVersion : EngineErrorCode.ProtocolError), e.Message));
+            reason = $"protocol error, closing: {ClientText.OneLine(e.Message)}";
+            TrySend(new ErrorMessage((ushort)(e.Error == ProtocolError.UnsupportedVersion ? EngineErrorCode.UnsupportedVersion : EngineErrorCode.ProtocolError), ClientText.OneLine(e.Message)));
         }
         catch (EngineRefusal e)
         {
-            reason = $"refused: {e.Message}";
-            TrySend(new ErrorMessage((ushort)e.Code, e.Message));
+            reason = $"refused: {ClientText.OneLine(e.Message)}";
+            TrySend(new ErrorMessage((ushort)e.Code, ClientText.OneLine(e.Message)));
         }
         catch (OperationCanceledException) { reason = "engine shutting down"; }
-        catch (IOException e) { reason = $"connection lost: {e.Message}"; }
+        catch (IOException e) { reason = $"connection lost: {ClientText.OneLine(e.Message)}"; }
         catch (Exception e)
         {
             reason = $"internal error: {e}";
@@ -170,10 +170,13 @@ public sealed class InstanceConnection
         try { _ring = SharedAudioRing.Open(hello.SharedMemoryName); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, e.Message);
+            // .NET's own messages quote the path, the client's bytes: show the escaped name instead.
+            var path = "/dev/shm" + hello.SharedMemoryName;
+            var message = e.Message.Contains(path) ? e.Message.Replace(path, "/dev/shm/" + ClientText.Quote(hello.SharedMemoryName[1..])) : e.Message;
+            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, message);
         }
         if (_ring.WritePosition != 0 || _ring.ReadPosition != 0 || _ring.ReadClaim != 0 || !_ring.SpliceIdle)
-            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, $"audio ring {hello.SharedMemoryName} does not start at render time 0");
+            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, $"audio ring {ClientText.Quote(hello.SharedMemoryName)} does not start at render time 0");
         _hello = hello;
         // Live: lookahead 0, the latency is the slack alone; the engine renders ahead speculatively.
         bool live = hello.LatencyMode == LatencyMode.Live;
@@ -190,7 +193,7 @@ public sealed class InstanceConnection
         var m = _package.Manifest;
         Send(new WelcomeMessage(ProtocolCodec.ProtocolVersion, checked((uint)(lookahead + slack)), (uint)lookahead, (uint)_ring.CapacityFrames,
             m.Name, m.Version, m.Untrained ? WelcomeMessage.FlagUntrained : 0));
-        _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {hello.SharedMemoryName}");
+        _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {ClientText.Quote(hello.SharedMemoryName)}");
     }
 
     /// <summary>Renders everything the clock has made final, as far as the ring has room.</summary>

@@ -42,12 +42,13 @@ public sealed unsafe class SharedAudioRing : IDisposable
     /// <summary>Maps the ring a plug-in created under <paramref name="name"/> ("/name") and checks its header, size and mode.</summary>
     public static SharedAudioRing Open(string name)
     {
+        var shown = ClientText.Quote(name); // the client's string: escaped and capped wherever it is quoted
         var path = "/dev/shm" + name;
-        if (!File.Exists(path)) throw new IOException($"audio ring {name}: no such shared-memory object");
+        if (!File.Exists(path)) throw new IOException($"audio ring {shown}: no such shared-memory object");
         if ((File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-            throw new IOException($"audio ring {name}: accessible to other users (mode 0600 required)");
+            throw new IOException($"audio ring {shown}: accessible to other users (mode 0600 required)");
         long size = new FileInfo(path).Length;
-        if (size < DataOffset) throw new IOException($"audio ring {name}: {size} bytes, smaller than its header");
+        if (size < DataOffset) throw new IOException($"audio ring {shown}: {size} bytes, smaller than its header");
 
         var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
         var view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
@@ -57,17 +58,17 @@ public sealed unsafe class SharedAudioRing : IDisposable
         try
         {
             var header = new ReadOnlySpan<byte>(pointer, DataOffset);
-            if (!header[..8].SequenceEqual(Magic)) throw new IOException($"audio ring {name}: bad magic");
+            if (!header[..8].SequenceEqual(Magic)) throw new IOException($"audio ring {shown}: bad magic");
             uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-            if (version != Version) throw new IOException($"audio ring {name}: layout version {version}, expected {Version}");
+            if (version != Version) throw new IOException($"audio ring {shown}: layout version {version}, expected {Version}");
             uint channels = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
             uint capacity = BinaryPrimitives.ReadUInt32LittleEndian(header[16..]);
             uint dataOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[20..]);
             ulong totalSize = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);
             if (channels is < 1 or > 64 || capacity < 16 || capacity > (1u << 24) || (capacity & (capacity - 1)) != 0 || dataOffset != DataOffset)
-                throw new IOException($"audio ring {name}: header out of range ({channels} channels, {capacity} frames)");
+                throw new IOException($"audio ring {shown}: header out of range ({channels} channels, {capacity} frames)");
             ulong expected = DataOffset + (ulong)channels * capacity * sizeof(float);
-            if (totalSize != expected || (ulong)size < expected) throw new IOException($"audio ring {name}: size {size} does not fit its header ({expected})");
+            if (totalSize != expected || (ulong)size < expected) throw new IOException($"audio ring {shown}: size {size} does not fit its header ({expected})");
             return new SharedAudioRing(file, view, pointer, name, (int)channels, (int)capacity);
         }
         catch

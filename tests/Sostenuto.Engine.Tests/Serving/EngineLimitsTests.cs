@@ -258,6 +258,41 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
         }
     }
 
+    public static TheoryData<string> ForgingNames() => new()
+    {
+        "/x/y\n12:00:00.000 instance 1: closed (goodbye)",                  // not a name: the decoder refuses it
+        "/sostenuto-x\n12:00:00.000 instance 1: closed (goodbye)",           // a name, but no such ring
+        "/sostenuto-\u001b[2J\u202e" + new string('a', 200) + "\r\nforged", // terminal escape, bidi override, long
+    };
+
+    /// <summary>A shared-memory name with a newline used to forge log lines and came back raw in the Error.</summary>
+    [Theory]
+    [MemberData(nameof(ForgingNames))]
+    public async Task ClientStringsAreEscapedAndCappedInTheLogAndTheError(string name)
+    {
+        var (server, run, stop) = Start(EngineLimits.Default);
+        using (server)
+        {
+            using var socket = Connect();
+            var reply = SendUntilAnswered(socket, [new HelloMessage(1, 48000, 256, ProcessMode.Realtime, LatencyMode.Studio, 0, 1024, 7, name)]);
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
+            Assert.DoesNotContain(error.Message, c => char.IsControl(c) || c == '\u202e');
+            Assert.Contains("\\", error.Message); // the escapes are there instead
+            Assert.True(error.Message.Length < 250, $"the Error echoes {error.Message.Length} characters: {error.Message}");
+            stop.Cancel();
+            await run;
+            lock (_log)
+            {
+                Assert.Contains(_log, l => l.Contains("instance 1: closed ("));
+                foreach (var line in _log)
+                {
+                    Assert.DoesNotContain(line, c => char.IsControl(c) || c == '\u202e');
+                    Assert.True(line.Length < 400, $"a log line of {line.Length} characters: {line}");
+                }
+            }
+        }
+    }
+
     static async Task WaitFor(Func<bool> condition, string what, Process engine, List<string> lines)
     {
         var watch = Stopwatch.StartNew();
