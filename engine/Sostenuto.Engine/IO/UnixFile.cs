@@ -33,7 +33,7 @@ public static partial class UnixFile
     /// <summary>Opens <paramref name="path"/> for reading without blocking on a FIFO or a device; <paramref name="followLinks"/> false refuses a symlink as the last component (ELOOP).</summary>
     public static SafeFileHandle OpenForReading(string path, bool followLinks = true)
     {
-        int fd = open(path, ORdOnly | ONoCtty | ONonBlock | OCloExec | (followLinks ? 0 : ONoFollow));
+        int fd = open(path, ORdOnly | ONoCtty | ONonBlock | OCloExec | (followLinks ? 0 : ONoFollow), 0);
         if (fd < 0) throw ErrnoException(path, Marshal.GetLastPInvokeError());
         return new SafeFileHandle(fd, ownsHandle: true);
     }
@@ -117,7 +117,7 @@ public static partial class UnixFile
     /// <summary>A directory's real path, every symlink resolved (opened, then asked of the kernel).</summary>
     static string RealDirectory(string path)
     {
-        int fd = open(path, ORdOnly | OCloExec | 0x10000 /* O_DIRECTORY */);
+        int fd = open(path, ORdOnly | OCloExec | 0x10000 /* O_DIRECTORY */, 0);
         if (fd < 0) throw ErrnoException(path, Marshal.GetLastPInvokeError());
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         return RealPathOf(handle);
@@ -143,8 +143,100 @@ public static partial class UnixFile
 
     static UnixFileException ErrnoException(string path, int errno) => new(path, Marshal.GetPInvokeErrorMessage(errno));
 
+    /// <summary>
+    /// Opens (creating if missing, mode 0600) a file that must be ours: never through a symbolic link (a new
+    /// file is created with O_EXCL, an existing one opened with O_NOFOLLOW), a regular file, owned by the
+    /// effective user; its mode is then set to 0600. For the engine's lock file, in a directory checked private.
+    /// </summary>
+    public static SafeFileHandle OpenPrivateFile(string path)
+    {
+        const int ORdWr = 2, OCreat = 0x40, OExcl = 0x80;
+        int fd = open(path, ORdWr | OCreat | OExcl | ONoFollow | OCloExec, 0x180 /* 0600 */);
+        if (fd < 0 && Marshal.GetLastPInvokeError() == 17 /* EEXIST */)
+            fd = open(path, ORdWr | ONoFollow | ONonBlock | OCloExec, 0);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw errno == 40 /* ELOOP */ ? new UnixFileException(path, "is a symbolic link") : ErrnoException(path, errno);
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            var status = StatusOf(handle);
+            if (!status.IsRegularFile) throw new UnixFileException(path, $"is {status.Kind}, not a regular file");
+            if (status.OwnerId != geteuid()) throw new UnixFileException(path, $"belongs to another user (uid {status.OwnerId})");
+            if (status.Permissions != 0x180 && fchmod(fd, 0x180) != 0) throw ErrnoException(path, Marshal.GetLastPInvokeError());
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Takes an exclusive flock on the file without waiting; false if another process holds it.</summary>
+    public static bool TryLockExclusive(SafeFileHandle handle)
+    {
+        const int LockEx = 2, LockNb = 4;
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (flock((int)handle.DangerousGetHandle(), LockEx | LockNb) == 0) return true;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == 11 /* EWOULDBLOCK */) return false;
+            throw ErrnoException("a lock file", errno);
+        }
+        finally { if (added) handle.DangerousRelease(); }
+    }
+
+    /// <summary>
+    /// Opens an existing file for reading and writing that must be ours and private: not through a symbolic link,
+    /// a regular file, owned by the effective user, no group or other permission bits. For the audio ring.
+    /// Returns the handle and its size measured on it.
+    /// </summary>
+    public static (SafeFileHandle Handle, long Size) OpenOwnPrivateFile(string path)
+    {
+        const int ORdWr = 2;
+        int fd = open(path, ORdWr | ONoFollow | ONonBlock | ONoCtty | OCloExec, 0);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw errno switch
+            {
+                40 => new UnixFileException(path, "is a symbolic link"),
+                2 => new UnixFileException(path, "no such file"),
+                _ => ErrnoException(path, errno),
+            };
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try
+        {
+            var status = StatusOf(handle);
+            if (!status.IsRegularFile) throw new UnixFileException(path, $"is {status.Kind}, not a regular file");
+            if (status.OwnerId != geteuid()) throw new UnixFileException(path, $"belongs to another user (uid {status.OwnerId})");
+            if ((status.Permissions & 0x3F) != 0) throw new UnixFileException(path, $"is accessible to other users (mode {Convert.ToString(status.Permissions, 8)}; 0600 required)");
+            return (handle, status.Size);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags);
+    private static partial int open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int flock(int fd, int operation);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fchmod(int fd, uint mode);
+
+    [LibraryImport("libc")]
+    private static partial uint geteuid();
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int statx(int dirfd, string path, int flags, uint mask, Span<byte> buffer);

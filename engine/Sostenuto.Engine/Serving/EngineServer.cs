@@ -18,7 +18,7 @@ public sealed class EngineServer : IDisposable
     readonly TimeSpan? _idleExit;
     readonly EngineLimits _limits;
     readonly int _maxConnections;
-    readonly FileStream _lock;
+    readonly Microsoft.Win32.SafeHandles.SafeFileHandle _lock;
     readonly Socket _listener;
     readonly List<Task> _connections = new();
     int _active;
@@ -34,11 +34,17 @@ public sealed class EngineServer : IDisposable
         _limits = limits ?? EngineLimits.Default;
         _maxConnections = Math.Min(_limits.MaxConnections, DescriptorBudget.ConnectionsThatFit());
 
+        // The socket's folder must be private, as the plug-in requires of it: a directory, not a link, ours, mode 0700.
         var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath))!;
-        Directory.CreateDirectory(directory);
-        // One engine per socket: the lock (flock underneath) is released by the kernel if the engine dies.
-        try { _lock = new FileStream(socketPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException) { throw new EngineAlreadyRunningException(socketPath); }
+        RuntimePaths.EnsurePrivateDirectory(directory);
+        // One engine per socket: the lock (flock underneath) is released by the kernel if the engine dies. The lock
+        // file is created with O_EXCL or opened with O_NOFOLLOW (a planted link is refused, never followed), mode 0600.
+        _lock = IO.UnixFile.OpenPrivateFile(socketPath + ".lock");
+        if (!IO.UnixFile.TryLockExclusive(_lock))
+        {
+            _lock.Dispose();
+            throw new EngineAlreadyRunningException(socketPath);
+        }
 
         if (File.Exists(socketPath)) File.Delete(socketPath); // stale: its engine no longer holds the lock
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -44,13 +44,23 @@ public sealed unsafe class SharedAudioRing : IDisposable
     {
         var shown = ClientText.Quote(name); // the client's string: escaped and capped wherever it is quoted
         var path = "/dev/shm" + name;
-        if (!File.Exists(path)) throw new IOException($"audio ring {shown}: no such shared-memory object");
-        if ((File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-            throw new IOException($"audio ring {shown}: accessible to other users (mode 0600 required)");
-        long size = new FileInfo(path).Length;
-        if (size < DataOffset) throw new IOException($"audio ring {shown}: {size} bytes, smaller than its header");
-
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        // Checked on the open handle, as docs/protocol.md says: not a link, a regular file, owned by this user, mode 0600.
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        long size;
+        try { (handle, size) = IO.UnixFile.OpenOwnPrivateFile(path); }
+        catch (IO.UnixFileException e) { throw new IOException($"audio ring {shown}: {e.Reason}"); }
+        MemoryMappedFile file;
+        try
+        {
+            if (size < DataOffset) throw new IOException($"audio ring {shown}: {size} bytes, smaller than its header");
+            var stream = new FileStream(handle, FileAccess.ReadWrite);
+            file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
         var view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
