@@ -1,5 +1,5 @@
 # Two set-up commands: `make demo` and `make test`. Both install what they need.
-.PHONY: setup build native bundle install demo test bench fixture clean
+.PHONY: setup build native bundle install demo test bench fixture clean fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +39,19 @@ test: bundle
 	dotnet test Plugin.sln -c Release --no-build -v quiet -nologo --logger "console;verbosity=minimal"
 	ctest --test-dir build --output-on-failure
 	bash tests/ardour/ci.sh
+
+# Seeded mutation fuzzers for FUZZ_MINUTES each (protocol decoder in C# and C++, Standard MIDI File reader,
+# model manifest parser, plug-in state), from FUZZ_SEED; prints the inputs each ran. `make test` runs a fixed
+# count of each (seconds). A crash fails the target and names a file holding the input.
+FUZZ_MINUTES ?= 10
+FUZZ_SEED ?= 19
+FUZZ_ENV = SOSTENUTO_FUZZ_SECONDS=$$(awk 'BEGIN { print $(FUZZ_MINUTES) * 60 }') SOSTENUTO_FUZZ_SEED=$(FUZZ_SEED) SOSTENUTO_FUZZ_REPORT=$(CURDIR)/build/fuzz-report.txt
+fuzz: build native
+	@mkdir -p build && rm -f build/fuzz-report.txt
+	$(FUZZ_ENV) dotnet test tests/Sostenuto.Engine.Tests -c Release --no-build -v quiet -nologo --filter Category=Fuzz
+	$(FUZZ_ENV) build/native-bridge/tests/sostenuto_bridge_tests --gtest_filter='ProtocolFuzz*' --gtest_brief=1
+	$(FUZZ_ENV) build/plugin/tests/sostenuto_vst3_state_fuzz_tests --gtest_brief=1
+	@cat build/fuzz-report.txt
 
 # make bench FILTER='*LmStep*' JOB=short: BenchmarkDotNet, each benchmark beside its baseline.
 FILTER ?= *

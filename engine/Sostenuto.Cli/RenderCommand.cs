@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Sostenuto.Engine.Audio;
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Model;
@@ -21,11 +22,12 @@ static class RenderCommand
         var topK = new Option<int?>("--top-k") { Description = "keep the k likeliest tokens (0 = all; default: the model's)" };
         var topP = new Option<float?>("--top-p") { Description = "nucleus sampling mass in (0, 1] (default: the model's)" };
         var format = new Option<string>("--format", "-f") { Description = "pcm16, pcm24 or float", DefaultValueFactory = _ => "pcm24" };
+        var maxLength = new Option<double>("--max-length") { Description = $"refuse MIDI files longer than this, in seconds (a huge delta time would otherwise write until the 4 GiB WAV limit)", DefaultValueFactory = _ => DefaultMaxLengthSeconds };
         var tail = new Option<double>("--max-tail") { Description = "longest release tail after the last event, in seconds", DefaultValueFactory = _ => 10.0 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per model call", DefaultValueFactory = _ => 1 };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress bar or summary" };
 
-        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, tail, threads, quiet };
+        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, maxLength, tail, threads, quiet };
         command.SetAction(parse =>
         {
             int sampleRate = parse.GetValue(rate);
@@ -41,10 +43,30 @@ static class RenderCommand
             double maxTail = parse.GetValue(tail);
             if (!(maxTail >= 0 && maxTail <= 600)) throw new CliUsageException($"--max-tail {maxTail}: must be between 0 and 600 seconds");
 
+            double lengthCap = parse.GetValue(maxLength);
+            if (!(lengthCap > 0 && lengthCap <= MaxLengthSeconds)) throw new CliUsageException($"--max-length {lengthCap}: must be above 0 and at most {MaxLengthSeconds} seconds");
+
             int threadCount = parse.GetValue(threads);
             if (threadCount is < 1 or > 64) throw new CliUsageException($"--threads {threadCount}: must be between 1 and 64");
 
+            // SIGINT and SIGTERM stop the render where it is, and the temporary WAV is removed (the using blocks below).
+            using var interrupt = new CancellationTokenSource();
+            string? signalName = null;
+            int signalExit = 0;
+            void OnSignal(PosixSignalContext c, string name, int exit)
+            {
+                c.Cancel = true; // no immediate exit: unwind, so that the writer deletes its temporary file
+                signalName ??= name;
+                if (signalExit == 0) signalExit = exit;
+                interrupt.Cancel();
+            }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => OnSignal(c, "SIGINT", 130));
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, "SIGTERM", 143));
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => OnSignal(c, "SIGHUP", 129));
+
             var midi = MidiFile.Read(parse.GetValue(input)!);
+            if (midi.DurationSeconds > lengthCap)
+                throw new CliUsageException($"{parse.GetValue(input)} lasts {midi.DurationSeconds:0.#} s, longer than --max-length {lengthCap:0.#} s (raise it to render the whole file)");
             // Both networks report the same execution-provider choice; it goes into the summary, once,
             // so that a failure stays one line on stderr.
             var notes = new SortedSet<string>();
@@ -67,20 +89,27 @@ static class RenderCommand
 
             RenderSummary summary;
             var interleaved = new float[2 * 4096];
-            using (var writer = WavWriter.Create(outputPath, sampleRate, 2, sampleFormat))
-            using (var bar = showProgress ? new ProgressBar("rendering") : null)
+            if (interrupt.IsCancellationRequested) return Interrupted(signalName!, signalExit);
+            try
             {
-                summary = OfflineRender.Run(session, events, end, maxTail, (l, r) =>
+                using (var writer = WavWriter.Create(outputPath, sampleRate, 2, sampleFormat))
+                using (var bar = showProgress ? new ProgressBar("rendering") : null)
                 {
-                    for (int start = 0; start < l.Length; start += 4096)
+                    summary = OfflineRender.Run(session, events, end, maxTail, (l, r) =>
                     {
-                        int n = Math.Min(4096, l.Length - start);
-                        for (int i = 0; i < n; i++) { interleaved[2 * i] = l[start + i]; interleaved[2 * i + 1] = r[start + i]; }
-                        writer.Write(interleaved.AsSpan(0, 2 * n));
-                    }
-                }, bar is null ? null : bar.Report);
-                writer.Complete(); // only a finished render replaces the output file
+                        interrupt.Token.ThrowIfCancellationRequested();
+                        for (int start = 0; start < l.Length; start += 4096)
+                        {
+                            int n = Math.Min(4096, l.Length - start);
+                            for (int i = 0; i < n; i++) { interleaved[2 * i] = l[start + i]; interleaved[2 * i + 1] = r[start + i]; }
+                            writer.Write(interleaved.AsSpan(0, 2 * n));
+                        }
+                    }, bar is null ? null : bar.Report);
+                    interrupt.Token.ThrowIfCancellationRequested();
+                    writer.Complete(); // only a finished render replaces the output file
+                }
             }
+            catch (OperationCanceledException) when (interrupt.IsCancellationRequested) { return Interrupted(signalName!, signalExit); }
 
             if (!parse.GetValue(quiet))
             {
@@ -93,5 +122,20 @@ static class RenderCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// --max-length's default: one hour, which fits the 4 GiB RIFF limit in every format at every supported rate
+    /// (96 kHz float stereo: 2.8 GB).
+    /// </summary>
+    public const double DefaultMaxLengthSeconds = 3600;
+
+    /// <summary>The most --max-length allows: 12 hours (a longer file would pass the RIFF limit in any format).</summary>
+    public const double MaxLengthSeconds = 12 * 3600;
+
+    static int Interrupted(string signal, int exitCode)
+    {
+        Console.Error.WriteLine($"sostenuto: interrupted by {signal}; nothing written");
+        return exitCode;
     }
 }

@@ -18,10 +18,12 @@ static class ServeCommand
         command.SetAction(async (parse, cancel) =>
         {
             void Log(string line) => Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {line}");
+            // The socket's folder first: a refused runtime directory is reported before the model is loaded.
+            var socketPath = parse.GetValue(socket) ?? RuntimePaths.DefaultSocketPath();
             var options = new SessionOptions { IntraOpThreads = Math.Clamp(parse.GetValue(threads), 1, 64), Log = Log };
             using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory(), options);
             double idleSeconds = parse.GetValue(idle);
-            using var server = new EngineServer(package, parse.GetValue(socket) ?? RuntimePaths.DefaultSocketPath(), Log,
+            using var server = new EngineServer(package, socketPath, Log,
                 idleSeconds > 0 ? TimeSpan.FromSeconds(idleSeconds) : null);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });

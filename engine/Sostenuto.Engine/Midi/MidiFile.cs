@@ -35,7 +35,11 @@ public sealed class MidiFile
     public double DurationSeconds { get; }
 
     /// <exception cref="MidiFormatException">The file is not a readable format 0 or 1 MIDI file.</exception>
-    public static MidiFile Read(string path) => Parse(File.ReadAllBytes(path), Path.GetFileName(path));
+    /// <exception cref="IO.UnixFileException">Not a regular file, or larger than <see cref="MaxFileBytes"/>.</exception>
+    public static MidiFile Read(string path) => Parse(IO.UnixFile.ReadAllBytes(path, MaxFileBytes), Path.GetFileName(path));
+
+    /// <summary>The largest MIDI file read: 64 MiB, hundreds of times the largest real performances.</summary>
+    public const long MaxFileBytes = 64L << 20;
 
     /// <param name="sourceName">Names the data in error messages, usually the file name.</param>
     /// <exception cref="MidiFormatException">The data is not a readable format 0 or 1 MIDI file.</exception>

@@ -17,11 +17,12 @@ public static class ModelManifestParser
         byte[] bytes;
         try
         {
-            var info = new FileInfo(manifestPath);
-            if (!info.Exists) throw new ModelPackageException(manifestPath, "", "not found (a model package is a folder holding model.json)");
-            if (info.Length > MaxManifestBytes) throw new ModelPackageException(manifestPath, "", $"too large ({info.Length} bytes; at most {MaxManifestBytes})");
-            bytes = File.ReadAllBytes(manifestPath);
+            if (IO.UnixFile.LinkStatus(manifestPath) is null)
+                throw new ModelPackageException(manifestPath, "", "not found (a model package is a folder holding model.json)");
+            // A regular file inside the package folder, at most 1 MiB measured on the open handle (docs/model-format.md).
+            bytes = IO.UnixFile.ReadAllBytes(manifestPath, MaxManifestBytes, within: Path.GetDirectoryName(Path.GetFullPath(manifestPath)));
         }
+        catch (IO.UnixFileException e) { throw new ModelPackageException(manifestPath, "", e.Reason, e); }
         catch (IOException e) { throw new ModelPackageException(manifestPath, "", e.Message, e); }
         catch (UnauthorizedAccessException e) { throw new ModelPackageException(manifestPath, "", e.Message, e); }
         return Parse(bytes, manifestPath);
@@ -29,6 +30,12 @@ public static class ModelManifestParser
 
     public static ModelManifest Parse(ReadOnlySpan<byte> json, string fileName)
     {
+        // The JSON reader checks UTF-8 only where it decodes a string, and then throws what is not a JsonException.
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            System.Text.Unicode.Utf8.ToUtf16(json, new char[json.Length], out int validBytes, out _, replaceInvalidSequences: false);
+            throw new ModelPackageException(fileName, "", $"not valid UTF-8 (byte {validBytes + 1})");
+        }
         JsonDocument document;
         try
         {

@@ -10,6 +10,9 @@ public sealed class ModelPackage : IDisposable
 {
     public const string ManifestFileName = "model.json";
 
+    /// <summary>The largest ONNX file loaded: protobuf's own limit for one message (2 GiB).</summary>
+    public const long MaxOnnxBytes = int.MaxValue;
+
     ModelPackage(string directory, ModelManifest manifest, InferenceSession lm, InferenceSession decoder)
     {
         Directory = directory;
@@ -49,9 +52,16 @@ public sealed class ModelPackage : IDisposable
     static InferenceSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionOptions? options)
     {
         var onnxPath = Path.Combine(directory, spec.File);
-        if (!File.Exists(onnxPath)) throw new ModelPackageException(manifestPath, $"{field}.file", $"\"{spec.File}\" does not exist in the package");
+        if (IO.UnixFile.LinkStatus(onnxPath) is null) throw new ModelPackageException(manifestPath, $"{field}.file", $"\"{spec.File}\" does not exist in the package");
         InferenceSession session;
-        try { session = new InferenceSession(onnxPath, options); }
+        try
+        {
+            // Checked on the open handle (a regular file, inside the package, at most MaxOnnxBytes), and ONNX Runtime
+            // is given the path the kernel resolved for that handle while we hold it open.
+            var (handle, _) = IO.UnixFile.OpenBounded(onnxPath, MaxOnnxBytes, within: directory);
+            using (handle) session = new InferenceSession(IO.UnixFile.RealPathOf(handle), options);
+        }
+        catch (IO.UnixFileException e) { throw new ModelPackageException(onnxPath, "", e.Reason, e); }
         catch (OrtException e) { throw new ModelPackageException(onnxPath, "", $"ONNX Runtime cannot load it: {e.Message}", e); }
         try
         {

@@ -16,25 +16,35 @@ public sealed class EngineServer : IDisposable
     readonly string _socketPath;
     readonly Action<string> _log;
     readonly TimeSpan? _idleExit;
-    readonly FileStream _lock;
+    readonly EngineLimits _limits;
+    readonly int _maxConnections;
+    readonly Microsoft.Win32.SafeHandles.SafeFileHandle _lock;
     readonly Socket _listener;
     readonly List<Task> _connections = new();
     int _active;
     long _connectionNumber;
     long _lastActivity = Environment.TickCount64;
 
-    public EngineServer(ModelPackage package, string socketPath, Action<string> log, TimeSpan? idleExit)
+    public EngineServer(ModelPackage package, string socketPath, Action<string> log, TimeSpan? idleExit, EngineLimits? limits = null)
     {
         _package = package;
         _socketPath = socketPath;
         _log = log;
         _idleExit = idleExit;
+        _limits = limits ?? EngineLimits.Default;
+        _maxConnections = Math.Min(_limits.MaxConnections, DescriptorBudget.ConnectionsThatFit());
 
+        // The socket's folder must be private, as the plug-in requires of it: a directory, not a link, ours, mode 0700.
         var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath))!;
-        Directory.CreateDirectory(directory);
-        // One engine per socket: the lock (flock underneath) is released by the kernel if the engine dies.
-        try { _lock = new FileStream(socketPath + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
-        catch (IOException) { throw new EngineAlreadyRunningException(socketPath); }
+        RuntimePaths.EnsurePrivateDirectory(directory);
+        // One engine per socket: the lock (flock underneath) is released by the kernel if the engine dies. The lock
+        // file is created with O_EXCL or opened with O_NOFOLLOW (a planted link is refused, never followed), mode 0600.
+        _lock = IO.UnixFile.OpenPrivateFile(socketPath + ".lock");
+        if (!IO.UnixFile.TryLockExclusive(_lock))
+        {
+            _lock.Dispose();
+            throw new EngineAlreadyRunningException(socketPath);
+        }
 
         if (File.Exists(socketPath)) File.Delete(socketPath); // stale: its engine no longer holds the lock
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -59,16 +69,43 @@ public sealed class EngineServer : IDisposable
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var idleWatch = _idleExit is { } idle ? WatchIdleAsync(idle, stop) : Task.CompletedTask;
         _log($"serving {_package.Manifest.Name} {_package.Manifest.Version} on {_socketPath}");
+        if (_maxConnections < _limits.MaxConnections)
+            _log($"the file-descriptor limit leaves room for {_maxConnections} connections (of {_limits.MaxConnections}); raise it with ulimit -n for more");
         try
         {
+            // Starts the runtime's timer thread now, while file descriptors are plentiful: the first timer of the
+            // process (a Hello deadline, the retry delay below) starts it, and at EMFILE starting a thread fails
+            // with OutOfMemoryException (seen in the issue 19 repro), which would end the engine.
+            await Task.Delay(1, stop.Token);
+            long failedAccepts = 0;
             while (!stop.IsCancellationRequested)
             {
                 Socket peer;
                 try { peer = await _listener.AcceptAsync(stop.Token); }
                 catch (OperationCanceledException) { break; }
-                Accept(peer, stop.Token);
+                catch (SocketException e)
+                {
+                    // EMFILE "Too many open files", ENFILE, ENOMEM, ENOBUFS: the connection waits in the backlog and
+                    // the instances already connected must go on playing. Log the first of a run of failures, wait, retry.
+                    if (failedAccepts++ == 0) _log($"accept failed, retrying every {_limits.AcceptRetryDelay.TotalMilliseconds:0} ms: {e.Message} ({e.SocketErrorCode})");
+                    try { await Task.Delay(_limits.AcceptRetryDelay, stop.Token); }
+                    catch (OperationCanceledException) { break; }
+                    continue;
+                }
+                if (failedAccepts > 0)
+                {
+                    _log($"accepting again after {failedAccepts} failed accepts");
+                    failedAccepts = 0;
+                }
+                try { Accept(peer, stop.Token); }
+                catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+                {
+                    _log($"dropped a connection while accepting it: {e.Message}"); // e.g. the peer left before SO_PEERCRED
+                    peer.Dispose();
+                }
             }
         }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
         finally
         {
             stop.Cancel();
@@ -86,8 +123,16 @@ public sealed class EngineServer : IDisposable
             peer.Dispose();
             return;
         }
-        Interlocked.Increment(ref _active);
-        var connection = new InstanceConnection(peer, _package, _log, number);
+        if (Interlocked.Increment(ref _active) > _maxConnections)
+        {
+            Interlocked.Decrement(ref _active);
+            _log($"refused connection {number}: {_maxConnections} connections are open (the most this engine serves)");
+            try { peer.Send(ProtocolCodec.Encode(new ErrorMessage((ushort)EngineErrorCode.Overloaded, $"the engine serves at most {_maxConnections} connections"))); }
+            catch (SocketException) { }
+            peer.Dispose();
+            return;
+        }
+        var connection = new InstanceConnection(peer, _package, _log, number, _limits);
         lock (_connections)
         {
             _connections.RemoveAll(t => t.IsCompleted);

@@ -21,6 +21,7 @@ public sealed class InstanceConnection
     readonly ModelPackage _package;
     readonly Action<string> _log;
     readonly string _label;
+    readonly EngineLimits _limits;
     readonly float[] _left = new float[RenderBlock];
     readonly float[] _right = new float[RenderBlock];
     NetworkStream? _stream;
@@ -31,12 +32,13 @@ public sealed class InstanceConnection
     long _underruns;
     long _lastStatusTicks;
 
-    public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number)
+    public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number, EngineLimits? limits = null)
     {
         _socket = socket;
         _package = package;
         _log = log;
         _label = $"instance {number}";
+        _limits = limits ?? EngineLimits.Default;
     }
 
     public async Task RunAsync(CancellationToken cancel)
@@ -44,11 +46,19 @@ public sealed class InstanceConnection
         _stream = new NetworkStream(_socket, ownsSocket: true);
         var reader = PipeReader.Create(_stream);
         string reason = "the plug-in closed the connection";
+        // Until its Hello has arrived, a connection lives only as long as the Hello deadline.
+        using var helloDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        helloDeadline.CancelAfter(_limits.HelloDeadline);
         try
         {
             while (true)
             {
-                var result = await reader.ReadAsync(cancel);
+                ReadResult result;
+                try { result = await reader.ReadAsync(_hello is null ? helloDeadline.Token : cancel); }
+                catch (OperationCanceledException) when (_hello is null && !cancel.IsCancellationRequested)
+                {
+                    throw new EngineRefusal(EngineErrorCode.ProtocolError, $"no Hello within {_limits.HelloDeadline.TotalSeconds:0.###} s of connecting");
+                }
                 var buffer = result.Buffer;
                 bool goodbye = false;
                 while (!goodbye && ProtocolCodec.TryReadFrame(ref buffer, out var message)) goodbye = !Handle(message);
@@ -63,16 +73,16 @@ public sealed class InstanceConnection
         }
         catch (ProtocolException e)
         {
-            reason = $"protocol error, closing: {e.Message}";
-            TrySend(new ErrorMessage((ushort)(e.Error == ProtocolError.UnsupportedVersion ? EngineErrorCode.UnsupportedVersion : EngineErrorCode.ProtocolError), e.Message));
+            reason = $"protocol error, closing: {ClientText.OneLine(e.Message)}";
+            TrySend(new ErrorMessage((ushort)(e.Error == ProtocolError.UnsupportedVersion ? EngineErrorCode.UnsupportedVersion : EngineErrorCode.ProtocolError), ClientText.OneLine(e.Message)));
         }
         catch (EngineRefusal e)
         {
-            reason = $"refused: {e.Message}";
-            TrySend(new ErrorMessage((ushort)e.Code, e.Message));
+            reason = $"refused: {ClientText.OneLine(e.Message)}";
+            TrySend(new ErrorMessage((ushort)e.Code, ClientText.OneLine(e.Message)));
         }
         catch (OperationCanceledException) { reason = "engine shutting down"; }
-        catch (IOException e) { reason = $"connection lost: {e.Message}"; }
+        catch (IOException e) { reason = $"connection lost: {ClientText.OneLine(e.Message)}"; }
         catch (Exception e)
         {
             reason = $"internal error: {e}";
@@ -101,20 +111,28 @@ public sealed class InstanceConnection
                 Welcome(hello);
                 break;
             case MidiEventsMessage m:
-                foreach (var e in m.Events) _session!.AddEvent(e);
+                foreach (var e in m.Events)
+                {
+                    StreamTime((ulong)e.Time, "MidiEvents");
+                    _session!.AddEvent(e);
+                    CheckQueue(); // per event: one frame holds thousands, and each note after an All Sound Off starts a stream
+                }
                 break;
             case ClockAdvanceMessage m:
-                _session!.AdvanceClock(checked((long)m.StreamTime));
+                _session!.AdvanceClock(StreamTime(m.StreamTime, "ClockAdvance"));
                 if (_live is not null) _live.Update();
                 else RenderAvailable();
                 SendStatusNow();
                 break;
             case TransportMessage m:
-                _session!.Flush(checked((long)m.StreamTime));
+                _session!.Flush(StreamTime(m.StreamTime, "Transport"));
+                CheckQueue();
                 break;
             case ParameterChangeMessage m:
+                long parameterTime = StreamTime(m.StreamTime, "ParameterChange");
                 if (m.ParameterId == EngineParameters.Temperature)
-                    _session!.SetTemperature(checked((long)m.StreamTime), _package.Manifest.Sampling.Temperature * Math.Clamp(m.Value, 0.05f, 2f));
+                    _session!.SetTemperature(parameterTime, _package.Manifest.Sampling.Temperature * Math.Clamp(m.Value, 0.05f, 2f));
+                CheckQueue();
                 break;
             case ProcessModeMessage:
                 break; // the engine renders as far as the clock allows in either mode; only the shim waits differently
@@ -126,17 +144,39 @@ public sealed class InstanceConnection
         return true;
     }
 
+    /// <summary>A stream time from the client, refused beyond <see cref="EngineLimits.MaxStreamTime"/> (where sample arithmetic could overflow).</summary>
+    static long StreamTime(ulong time, string message) => time <= EngineLimits.MaxStreamTime ? (long)time
+        : throw new ProtocolException(ProtocolError.InvalidValue, $"{message}: stream time {time} is beyond the engine's limit of {EngineLimits.MaxStreamTime} samples");
+
+    /// <summary>What a client has queued stays bounded (<see cref="EngineLimits.MaxQueuedEvents"/>, <see cref="EngineLimits.MaxStreams"/>).</summary>
+    void CheckQueue()
+    {
+        long queued = _session!.QueuedInputs;
+        if (queued > _limits.MaxQueuedEvents)
+            throw new EngineRefusal(EngineErrorCode.ProtocolError, $"{queued} events queued ahead of the clock, at most {_limits.MaxQueuedEvents}: events are stamped too far in the future");
+        if (_session.StreamCount > _limits.MaxStreams)
+            throw new EngineRefusal(EngineErrorCode.ProtocolError, $"{_session.StreamCount} model streams alive, at most {_limits.MaxStreams}: too many flushes or All Sound Offs ahead of the clock");
+    }
+
     void Welcome(HelloMessage hello)
     {
         if (hello.SampleRate is < 8000 or > 384000)
             throw new EngineRefusal(EngineErrorCode.ProtocolError, $"sample rate {hello.SampleRate} Hz is not supported");
+        if (hello.MaxBlockSize > EngineLimits.MaxBlockSize)
+            throw new ProtocolException(ProtocolError.InvalidValue, $"Hello: max block size {hello.MaxBlockSize} is above {EngineLimits.MaxBlockSize}");
+        long maxSlack = EngineLimits.MaxComputeSlack(hello.SampleRate, hello.MaxBlockSize);
+        if (hello.ComputeSlackSamples > maxSlack)
+            throw new ProtocolException(ProtocolError.InvalidValue, $"Hello: compute slack of {hello.ComputeSlackSamples} samples is above {maxSlack} (one second, or two blocks)");
         try { _ring = SharedAudioRing.Open(hello.SharedMemoryName); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, e.Message);
+            // .NET's own messages quote the path, the client's bytes: show the escaped name instead.
+            var path = "/dev/shm" + hello.SharedMemoryName;
+            var message = e.Message.Contains(path) ? e.Message.Replace(path, "/dev/shm/" + ClientText.Quote(hello.SharedMemoryName[1..])) : e.Message;
+            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, message);
         }
         if (_ring.WritePosition != 0 || _ring.ReadPosition != 0 || _ring.ReadClaim != 0 || !_ring.SpliceIdle)
-            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, $"audio ring {hello.SharedMemoryName} does not start at render time 0");
+            throw new EngineRefusal(EngineErrorCode.AudioRingUnusable, $"audio ring {ClientText.Quote(hello.SharedMemoryName)} does not start at render time 0");
         _hello = hello;
         // Live: lookahead 0, the latency is the slack alone; the engine renders ahead speculatively.
         bool live = hello.LatencyMode == LatencyMode.Live;
@@ -153,7 +193,7 @@ public sealed class InstanceConnection
         var m = _package.Manifest;
         Send(new WelcomeMessage(ProtocolCodec.ProtocolVersion, checked((uint)(lookahead + slack)), (uint)lookahead, (uint)_ring.CapacityFrames,
             m.Name, m.Version, m.Untrained ? WelcomeMessage.FlagUntrained : 0));
-        _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {hello.SharedMemoryName}");
+        _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {ClientText.Quote(hello.SharedMemoryName)}");
     }
 
     /// <summary>Renders everything the clock has made final, as far as the ring has room.</summary>

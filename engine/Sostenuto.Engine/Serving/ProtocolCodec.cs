@@ -78,7 +78,7 @@ public static class ProtocolCodec
                 r.Finish();
                 if (rate == 0 || block == 0 || process > 1 || latency > 1) throw Invalid("Hello: sample rate, block size, process or latency mode out of range");
                 if (shm.Length < 2 || shm.Length > 255 || shm[0] != '/' || shm.IndexOf('/', 1) >= 0 || shm.Contains('\0'))
-                    throw Invalid($"Hello: \"{shm}\" is not a shared-memory name (\"/name\", no other '/')");
+                    throw Invalid($"Hello: {ClientText.Quote(shm)} is not a shared-memory name (\"/name\", no other '/')");
                 message = new HelloMessage(version, rate, block, (ProcessMode)process, (LatencyMode)latency, lookahead, slack, id, shm);
                 break;
             }

@@ -42,14 +42,25 @@ public sealed unsafe class SharedAudioRing : IDisposable
     /// <summary>Maps the ring a plug-in created under <paramref name="name"/> ("/name") and checks its header, size and mode.</summary>
     public static SharedAudioRing Open(string name)
     {
+        var shown = ClientText.Quote(name); // the client's string: escaped and capped wherever it is quoted
         var path = "/dev/shm" + name;
-        if (!File.Exists(path)) throw new IOException($"audio ring {name}: no such shared-memory object");
-        if ((File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
-            throw new IOException($"audio ring {name}: accessible to other users (mode 0600 required)");
-        long size = new FileInfo(path).Length;
-        if (size < DataOffset) throw new IOException($"audio ring {name}: {size} bytes, smaller than its header");
-
-        var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
+        // Checked on the open handle, as docs/protocol.md says: not a link, a regular file, owned by this user, mode 0600.
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        long size;
+        try { (handle, size) = IO.UnixFile.OpenOwnPrivateFile(path); }
+        catch (IO.UnixFileException e) { throw new IOException($"audio ring {shown}: {e.Reason}"); }
+        MemoryMappedFile file;
+        try
+        {
+            if (size < DataOffset) throw new IOException($"audio ring {shown}: {size} bytes, smaller than its header");
+            var stream = new FileStream(handle, FileAccess.ReadWrite);
+            file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
         var view = file.CreateViewAccessor(0, size, MemoryMappedFileAccess.ReadWrite);
         byte* pointer = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
@@ -57,17 +68,17 @@ public sealed unsafe class SharedAudioRing : IDisposable
         try
         {
             var header = new ReadOnlySpan<byte>(pointer, DataOffset);
-            if (!header[..8].SequenceEqual(Magic)) throw new IOException($"audio ring {name}: bad magic");
+            if (!header[..8].SequenceEqual(Magic)) throw new IOException($"audio ring {shown}: bad magic");
             uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-            if (version != Version) throw new IOException($"audio ring {name}: layout version {version}, expected {Version}");
+            if (version != Version) throw new IOException($"audio ring {shown}: layout version {version}, expected {Version}");
             uint channels = BinaryPrimitives.ReadUInt32LittleEndian(header[12..]);
             uint capacity = BinaryPrimitives.ReadUInt32LittleEndian(header[16..]);
             uint dataOffset = BinaryPrimitives.ReadUInt32LittleEndian(header[20..]);
             ulong totalSize = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);
             if (channels is < 1 or > 64 || capacity < 16 || capacity > (1u << 24) || (capacity & (capacity - 1)) != 0 || dataOffset != DataOffset)
-                throw new IOException($"audio ring {name}: header out of range ({channels} channels, {capacity} frames)");
+                throw new IOException($"audio ring {shown}: header out of range ({channels} channels, {capacity} frames)");
             ulong expected = DataOffset + (ulong)channels * capacity * sizeof(float);
-            if (totalSize != expected || (ulong)size < expected) throw new IOException($"audio ring {name}: size {size} does not fit its header ({expected})");
+            if (totalSize != expected || (ulong)size < expected) throw new IOException($"audio ring {shown}: size {size} does not fit its header ({expected})");
             return new SharedAudioRing(file, view, pointer, name, (int)channels, (int)capacity);
         }
         catch

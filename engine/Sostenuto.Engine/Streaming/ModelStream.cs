@@ -123,6 +123,9 @@ public sealed class ModelStream : IDisposable
     /// </summary>
     public long LatencySamples { get; }
 
+    /// <summary>Events and sampling changes the stream holds: those not applied yet, and (live) those a snapshot may apply again.</summary>
+    public int QueuedInputs => _events.Count + _samplingChanges.Count;
+
     /// <summary>Host samples ready to read.</summary>
     public int Ready => _output[0].Count;
 

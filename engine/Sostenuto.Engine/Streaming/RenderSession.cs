@@ -99,6 +99,20 @@ public sealed class RenderSession : IDisposable
     /// <summary>Events that arrived stamped before the clock and were moved to it.</summary>
     public long LateEvents { get; private set; }
 
+    /// <summary>Events and parameter changes held by the session's streams (a client stamping them far ahead makes this grow).</summary>
+    public long QueuedInputs
+    {
+        get
+        {
+            long n = 0;
+            foreach (var s in _streams) n += s.Stream.QueuedInputs;
+            return n;
+        }
+    }
+
+    /// <summary>Model streams alive: the sounding one and those still fading out after a flush (each holds megabytes of state).</summary>
+    public int StreamCount => _streams.Count;
+
     public void AddEvent(MidiEvent e)
     {
         long time = e.Time;

@@ -30,7 +30,10 @@ public static class CliRunner
     /// <summary>Runs <c>sostenuto ARGS</c> in the repository root (so <c>examples/demo.mid</c> resolves as in the docs).</summary>
     public static CliResult Run(params string[] args) => RunIn(RepositoryPaths.Root, args);
 
-    public static CliResult RunIn(string workingDirectory, params string[] args)
+    public static CliResult RunIn(string workingDirectory, params string[] args) => RunWith(workingDirectory, null, args);
+
+    /// <summary>As <see cref="RunIn"/>, with environment variables set (or removed, for a null value) for the run.</summary>
+    public static CliResult RunWith(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         Assert.True(File.Exists(DllPath), $"{DllPath} is missing: the test project must reference engine/Sostenuto.Cli");
         var start = new ProcessStartInfo(DotnetHost)
@@ -45,6 +48,11 @@ public static class CliRunner
         foreach (var a in args) start.ArgumentList.Add(a);
         // The default model must come from the checkout, whatever the environment of the test run says.
         start.Environment.Remove("SOSTENUTO_MODEL");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
 
         var watch = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");

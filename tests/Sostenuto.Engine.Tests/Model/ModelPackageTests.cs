@@ -583,7 +583,8 @@ public class ModelPackageTests
         var e = copy.RefusedAsIs();
         Assert.Equal(copy.ManifestPath, e.File);
         Assert.Equal("", e.Field);
-        Assert.Contains(damage is "array" or "null" ? "must be an object" : "not valid JSON", e.Message);
+        // Random bytes are checked as UTF-8 before they are parsed as JSON (issue 19: invalid UTF-8 used to crash the CLI).
+        Assert.Contains(damage switch { "array" or "null" => "must be an object", "random bytes" => "not valid UTF-8", _ => "not valid JSON" }, e.Message);
         AssertOneLineNaming(e);
     }
 

@@ -14,7 +14,7 @@ public sealed class ProtocolVectorTests
 {
     static string VectorDirectory => Path.Combine(RepositoryPaths.Root, "tests", "protocol-vectors");
 
-    static string[] VectorNames() => Directory.GetFiles(VectorDirectory, "*.hex").Order().Select(p => Path.GetFileName(p)!).ToArray();
+    internal static string[] VectorNames() => Directory.GetFiles(VectorDirectory, "*.hex").Order().Select(p => Path.GetFileName(p)!).ToArray();
 
     public static TheoryData<string> Vectors() => new(VectorNames());
 
@@ -60,7 +60,7 @@ public sealed class ProtocolVectorTests
         Assert.Equal(ProtocolError.OversizePayload, e.Error);
     }
 
-    static (byte[] Bytes, string Expect) Load(string name)
+    internal static (byte[] Bytes, string Expect) Load(string name)
     {
         var bytes = new List<byte>();
         string expect = "";
