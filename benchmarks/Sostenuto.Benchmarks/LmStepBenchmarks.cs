@@ -13,7 +13,7 @@ namespace Sostenuto.Benchmarks;
 /// next step's previous frame. A real stream does exactly this once per 20 ms frame.
 /// <para>
 /// Baseline: the binding has no un-prepared run path (every run goes through
-/// <see cref="InferenceSession.Prepare"/>), so the baseline is the least memory traffic a step
+/// <see cref="OnnxSession.Prepare"/>), so the baseline is the least memory traffic a step
 /// cannot avoid: copying the state (2×64 floats, in to out) and the logits (4×256 floats) once.
 /// The Ratio column is therefore "a step costs N memcpys of its own tensors", i.e. how much of
 /// the step is compute and framework overhead rather than data movement. The other two

@@ -24,8 +24,9 @@ static class RenderCommand
         var tail = new Option<double>("--max-tail") { Description = "longest release tail after the last event, in seconds", DefaultValueFactory = _ => 10.0 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per model call", DefaultValueFactory = _ => 1 };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress bar or summary" };
+        var device = DeviceOption.Create();
 
-        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, tail, threads, quiet };
+        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, tail, threads, quiet, device };
         command.SetAction(parse =>
         {
             int sampleRate = parse.GetValue(rate);
@@ -44,11 +45,18 @@ static class RenderCommand
             int threadCount = parse.GetValue(threads);
             if (threadCount is < 1 or > 64) throw new CliUsageException($"--threads {threadCount}: must be between 1 and 64");
 
+            var computeDevice = DeviceOption.Parse(parse.GetValue(device)!);
+
             var midi = MidiFile.Read(parse.GetValue(input)!);
-            // Both networks report the same execution-provider choice; it goes into the summary, once,
-            // so that a failure stays one line on stderr.
-            var notes = new SortedSet<string>();
-            var sessionOptions = new SessionOptions { IntraOpThreads = threadCount, Log = line => notes.Add(line) };
+            // The execution-provider choice goes into the summary, so that a failure stays one line
+            // on stderr; a CUDA fallback the user asked about (--device cuda) is printed at once.
+            var notes = new List<string>();
+            var sessionOptions = new SessionSettings
+            {
+                IntraOpThreads = threadCount,
+                Device = computeDevice,
+                Log = line => { if (computeDevice == ComputeDevice.Cuda) Console.Error.WriteLine(line); else notes.Add(line); },
+            };
             using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory(), sessionOptions);
             var defaults = package.Manifest.Sampling;
             var sampling = new SamplingSettings(

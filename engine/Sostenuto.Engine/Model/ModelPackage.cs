@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Sostenuto.Engine.Onnx;
 
 namespace Sostenuto.Engine.Model;
@@ -10,7 +12,7 @@ public sealed class ModelPackage : IDisposable
 {
     public const string ManifestFileName = "model.json";
 
-    ModelPackage(string directory, ModelManifest manifest, InferenceSession lm, InferenceSession decoder)
+    ModelPackage(string directory, ModelManifest manifest, OnnxSession lm, OnnxSession decoder)
     {
         Directory = directory;
         Manifest = manifest;
@@ -20,18 +22,19 @@ public sealed class ModelPackage : IDisposable
 
     public string Directory { get; }
     public ModelManifest Manifest { get; }
-    public InferenceSession Lm { get; }
-    public InferenceSession Decoder { get; }
+    public OnnxSession Lm { get; }
+    public OnnxSession Decoder { get; }
 
     /// <summary>Loads and validates a package folder. Throws <see cref="ModelPackageException"/> naming the file and field at fault.</summary>
-    public static ModelPackage Load(string directory, SessionOptions? options = null)
+    public static ModelPackage Load(string directory, SessionSettings? options = null)
     {
+        options = OnceEach(options ?? new SessionSettings());
         if (!System.IO.Directory.Exists(directory))
             throw new ModelPackageException(directory, "", "no such model package folder");
         var manifestPath = Path.Combine(directory, ManifestFileName);
         var manifest = ModelManifestParser.Read(manifestPath);
 
-        InferenceSession? lm = null, decoder = null;
+        OnnxSession? lm = null, decoder = null;
         try
         {
             lm = OpenSession(directory, manifestPath, "lm", manifest.Lm, options);
@@ -46,13 +49,13 @@ public sealed class ModelPackage : IDisposable
         }
     }
 
-    static InferenceSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionOptions? options)
+    static OnnxSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionSettings options)
     {
         var onnxPath = Path.Combine(directory, spec.File);
         if (!File.Exists(onnxPath)) throw new ModelPackageException(manifestPath, $"{field}.file", $"\"{spec.File}\" does not exist in the package");
-        InferenceSession session;
-        try { session = new InferenceSession(onnxPath, options); }
-        catch (OrtException e) { throw new ModelPackageException(onnxPath, "", $"ONNX Runtime cannot load it: {e.Message}", e); }
+        OnnxSession session;
+        try { session = new OnnxSession(onnxPath, options); }
+        catch (OnnxRuntimeException e) { throw new ModelPackageException(onnxPath, "", $"ONNX Runtime cannot load it: {OnnxErrors.WithoutCode(e)}", e); }
         try
         {
             CheckTensors(onnxPath, $"{field}.inputs", spec.Inputs, session.Inputs, "input");
@@ -64,6 +67,14 @@ public sealed class ModelPackage : IDisposable
             session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Both networks make the same device choice; its note (e.g. the CUDA fallback) is logged once, not once per network.</summary>
+    static SessionSettings OnceEach(SessionSettings options)
+    {
+        if (options.Log is not { } log) return options;
+        var seen = new HashSet<string>();
+        return options with { Log = line => { if (seen.Add(line)) log(line); } };
     }
 
     /// <summary>The manifest's declarations and the session's real tensors must agree one to one.</summary>
