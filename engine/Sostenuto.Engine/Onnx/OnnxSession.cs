@@ -75,6 +75,16 @@ public sealed class OnnxSession : IDisposable
         return new PreparedRun(this, inputNames, outputNames);
     }
 
+    /// <summary>
+    /// A one-off run with outputs allocated by ORT, for tools (<c>sostenuto onnx-run</c>) and tests.
+    /// It allocates: the audio path uses <see cref="Prepare"/>.
+    /// </summary>
+    public IDisposableReadOnlyCollection<OrtValue> RunOnce(IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<string> outputNames)
+    {
+        using var options = new RunOptions();
+        return Session.Run(options, inputNames, inputs, outputNames);
+    }
+
     public void Dispose()
     {
         if (_disposed) return;
