@@ -27,12 +27,21 @@ public static class OnnxEnvironment
         lock (s_gate)
         {
             if (s_created) return;
-            var options = new EnvironmentCreationOptions
+            if (OrtEnv.IsCreated)
             {
-                logId = "sostenuto",
-                logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
-            };
-            OrtEnv.CreateInstanceWithOptions(ref options);
+                // Someone asked ORT something first (its Instance() creates the environment with
+                // the default "warning" level); options can no longer be given, the level can.
+                OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+            }
+            else
+            {
+                var options = new EnvironmentCreationOptions
+                {
+                    logId = "sostenuto",
+                    logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+                };
+                OrtEnv.CreateInstanceWithOptions(ref options);
+            }
             s_created = true;
         }
     }

@@ -70,6 +70,15 @@ public class OnnxSessionTests
     }
 
     [Fact]
+    public void The_native_library_is_the_release_of_the_managed_package()
+    {
+        // A stale libonnxruntime.so from elsewhere on the loader path would show up here.
+        string managed = typeof(InferenceSession).Assembly.GetName().Version!.ToString(3);
+
+        Assert.Equal(managed, OnnxEnvironment.Version);
+    }
+
+    [Fact]
     public void Cuda_falls_back_to_cpu_with_one_log_line_when_unavailable()
     {
         if (OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
