@@ -27,6 +27,7 @@ public sealed class OnnxSession : IDisposable
             {
                 _session = Open(ModelPath, options);
                 UsesCuda = cuda;
+                if (cuda) settings.Log?.Invoke("onnx: using the CUDA execution provider");
             }
             catch (OnnxRuntimeException e) when (cuda && File.Exists(ModelPath))
             {

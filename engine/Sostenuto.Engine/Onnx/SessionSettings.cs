@@ -70,8 +70,7 @@ public sealed record SessionSettings
             Log?.Invoke($"onnx: CUDA not available ({OnnxErrors.WithoutCode(e).ReplaceLineEndings(" ")}); running on CPU");
             return false;
         }
-        Log?.Invoke("onnx: using the CUDA execution provider");
-        return true;
+        return true; // said by OnnxSession once the session has started on it
     }
 
     const string CudaProvider = "CUDAExecutionProvider";
