@@ -24,7 +24,7 @@ bundle: build native
 	cp -rL models/default $(BUNDLE)/Contents/Resources/models/default
 
 # Optional: the CUDA build of ONNX Runtime in the bundle in place of the CPU one (docs/gpu.md).
-# Needs an NVIDIA driver, CUDA 12 and cuDNN 9 at run time; without them the engine says so in
+# Needs an NVIDIA driver, CUDA 13 and cuDNN 9 at run time; without them the engine says so in
 # one line and runs on the CPU. `make bundle` puts the CPU build back.
 GPU_ORT := build/onnxruntime-gpu
 gpu: bundle

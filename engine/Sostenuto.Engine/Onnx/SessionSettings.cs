@@ -67,7 +67,11 @@ public sealed record SessionSettings
         }
         catch (OnnxRuntimeException e)
         {
-            Log?.Invoke($"onnx: CUDA not available ({OnnxErrors.WithoutCode(e).ReplaceLineEndings(" ")}); running on CPU");
+            // ORT says "Failed to load shared library" without naming what is missing: the
+            // provider library needs CUDA and cuDNN, which are not in the bundle.
+            string why = OnnxErrors.WithoutCode(e).ReplaceLineEndings(" ");
+            if (why.Contains("Failed to load", StringComparison.OrdinalIgnoreCase)) why += "; it needs CUDA 13 and cuDNN 9 on the loader path";
+            Log?.Invoke($"onnx: CUDA not available ({why}); running on CPU");
             return false;
         }
         return true; // said by OnnxSession once the session has started on it
