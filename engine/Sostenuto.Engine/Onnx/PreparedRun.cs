@@ -83,6 +83,19 @@ public sealed class PreparedRun : IDisposable
         session.RunWithBinding(_runOptions, binding);
     }
 
+    /// <summary>
+    /// Makes the native binding of the tensors bound now, so that the first <see cref="Run"/> with
+    /// them allocates nothing either. Optional: Run makes it when needed; this moves the work to
+    /// set-up time (e.g. a live stream built ahead of the key press that will use it).
+    /// </summary>
+    public void Prebind()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        for (int i = 0; i < _bound.Length; i++)
+            if (_bound[i] is null) ThrowUnbound(i);
+        _bindings.For(_bound, rebindInputs: false);
+    }
+
     public void Dispose()
     {
         if (_disposed) return;

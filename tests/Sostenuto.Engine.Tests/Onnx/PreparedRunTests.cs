@@ -146,6 +146,29 @@ public class PreparedRunTests
         Assert.All(latest.Span.ToArray(), v => Assert.Equal(1200f, v));
     }
 
+    [Fact]
+    public void After_Prebind_even_the_first_Run_allocates_no_managed_memory()
+    {
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"));
+        using var warm = session.Prepare(["state_in", "x"], ["state_out"]);
+        using var run = session.Prepare(["state_in", "x"], ["state_out"]);
+        using var a = new OrtTensor<float>(1, 8);
+        using var b = new OrtTensor<float>(1, 8);
+        using var x = OrtTensor<float>.Create([1, 8], [1, 1, 1, 1, 1, 1, 1, 1]);
+        warm.SetInput(1, x);
+        PingPong(warm, a, b, 200); // JIT and ORT's first-run planning, on another PreparedRun
+        run.SetInput(0, a);
+        run.SetInput(1, x);
+        run.SetOutput(0, b);
+        run.Prebind();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        run.Run();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
     /// <summary>
     /// Binds freshly made input tensors and drops every managed reference to them, so only the
     /// PreparedRun keeps them (and their pinned buffers) alive.
