@@ -1,5 +1,5 @@
 # Two set-up commands: `make demo` and `make test`. Both install what they need.
-.PHONY: setup build native bundle install demo test bench fixture clean fuzz
+.PHONY: setup build native bundle gpu install demo test bench fixture clean fuzz
 
 setup:
 	@bash scripts/setup.sh
@@ -13,14 +13,24 @@ native: setup
 	cmake --build build -j2
 
 # The VST3 bundle with everything a user needs inside besides the .NET runtime: the shim, the
-# engine (framework-dependent), ONNX Runtime and the default model.
+# engine (framework-dependent), ONNX Runtime and the default model. Publishing for linux-x64
+# puts the NuGet package's native ONNX Runtime (runtimes/linux-x64/native) next to the engine,
+# and only that platform's.
 BUNDLE := build/Sostenuto.vst3
 bundle: build native
 	rm -rf $(BUNDLE)/Contents/Resources/engine $(BUNDLE)/Contents/Resources/models
-	dotnet publish engine/Sostenuto.Cli -c Release --no-restore -v quiet -nologo -o $(BUNDLE)/Contents/Resources/engine
-	cp native/linux-x64/libonnxruntime.so.1 $(BUNDLE)/Contents/Resources/engine/
+	dotnet publish engine/Sostenuto.Cli -c Release -r linux-x64 --self-contained false --no-restore -v quiet -nologo -o $(BUNDLE)/Contents/Resources/engine
 	mkdir -p $(BUNDLE)/Contents/Resources/models
 	cp -rL models/default $(BUNDLE)/Contents/Resources/models/default
+
+# Optional: the CUDA build of ONNX Runtime in the bundle in place of the CPU one (docs/gpu.md).
+# Needs an NVIDIA driver, CUDA 13 and cuDNN 9 at run time; without them the engine says so in
+# one line and runs on the CPU. `make bundle` puts the CPU build back.
+GPU_ORT := build/onnxruntime-gpu
+gpu: bundle
+	rm -rf $(GPU_ORT)
+	dotnet publish engine/OnnxRuntimeGpu -c Release -v quiet -nologo -o $(GPU_ORT)
+	cp $(GPU_ORT)/*.so $(BUNDLE)/Contents/Resources/engine/
 
 # Installs the bundle where Linux hosts look for VST3 plug-ins.
 install: bundle

@@ -24,21 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- ONNX Runtime native library (from the npm package, install scripts never run) ---
-ORT_VERSION=1.30.0
-ORT_SHA256=ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
-ORT_DIR=native/linux-x64
-ORT_LIB=$ORT_DIR/libonnxruntime.so.1
-if [ ! -f "$ORT_LIB" ] || ! echo "$ORT_SHA256  $ORT_LIB" | sha256sum -c --status; then
-  echo "setup: fetching ONNX Runtime $ORT_VERSION native library (npm pack onnxruntime-node)"
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && npm pack --silent "onnxruntime-node@$ORT_VERSION" >/dev/null && tar xzf onnxruntime-node-$ORT_VERSION.tgz)
-  mkdir -p "$ORT_DIR"
-  cp "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ORT_LIB.tmp"
-  echo "$ORT_SHA256  $ORT_LIB.tmp" | sha256sum -c --status || { echo "setup: checksum mismatch for ONNX Runtime" >&2; exit 1; }
-  mv "$ORT_LIB.tmp" "$ORT_LIB"
-fi
-
 # --- .NET ------------------------------------------------------------------
+# NuGet packages, ONNX Runtime among them (Microsoft.ML.OnnxRuntime: the managed API and the
+# native library for each platform, which builds and `make bundle` copy next to the engine).
 dotnet restore Plugin.sln --verbosity quiet

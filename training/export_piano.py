@@ -7,7 +7,7 @@ Writes OUT/model.json, OUT/lm_step.onnx, OUT/decoder.onnx (docs/model-format.md,
 opset 17, dim 0 "batch") and verifies them, failing loudly on any mismatch:
 onnx.checker and every manifest tensor against the graphs (as export_fixture.py);
 the streaming LM step equals the parallel training model; both graphs run by the
-real ONNX Runtime (ctypes, the engine's library) equal PyTorch; silence tokens
+real ONNX Runtime (the engine's, through `sostenuto onnx-run`) equal PyTorch; silence tokens
 decode to exact 0.0; decoding in the engine's chunks (window/chunk/overlap)
 equals decoding the whole sequence at once; a second export is byte-identical.
 """
@@ -146,8 +146,31 @@ def chunked_decode(run_window, tokens):
     return out
 
 
+class EngineOrt:
+    """Runs ONNX graphs in the engine's ONNX Runtime: one `sostenuto onnx-run` process per graph
+    (needs `make build`), fed .npz requests; run() returns the named outputs, reshaped."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="sostenuto-verify-")
+        self.cli = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sostenuto")
+
+    def session(self, path):
+        import subprocess
+        return subprocess.Popen([self.cli, "onnx-run", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, sess, feeds, outputs):
+        i, o = os.path.join(self.tmp, "in.npz"), os.path.join(self.tmp, "out.npz")
+        np.savez(i, **{k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        sess.stdin.write(f"{i}\t{o}\n")
+        sess.stdin.flush()
+        reply = sess.stdout.readline().strip()
+        if reply != "ok":
+            raise SystemExit(f"sostenuto onnx-run: {reply or 'no answer'}")
+        with np.load(o) as r:
+            return [r[name].reshape(shape) for name, shape in outputs]
+
+
 def verify(out, codec, lm, man, step, dec, tokdir):
-    from ort_ctypes import Ort
     ok = True
 
     def check(cond, msg):
@@ -167,7 +190,7 @@ def verify(out, codec, lm, man, step, dec, tokdir):
     f0 = int(np.argmax(tok[0] != 0))                   # start where there is sound
     f0 = max(0, min(f0, tok.shape[1] - T - 1))
     seg = tok[:, f0:f0 + T]
-    ort = Ort()
+    ort = EngineOrt()
 
     # LM: streaming step (torch and ORT) == the teacher-forced training model
     n = f0 + T

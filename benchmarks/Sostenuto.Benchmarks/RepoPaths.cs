@@ -15,5 +15,8 @@ public static class RepoPaths
     /// <summary>models/fixture: the untrained fixture package.</summary>
     public static string FixtureModel => Path.Combine(Root, "models", "fixture");
 
+    /// <summary>models/NAME: a model package folder (fixture, default).</summary>
+    public static string ModelPackage(string name) => Path.Combine(Root, "models", name);
+
     public static string DemoMidi => Path.Combine(Root, "examples", "demo.mid");
 }

@@ -1,6 +1,7 @@
 using Sostenuto.Engine.Audio;
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Model;
+using Microsoft.ML.OnnxRuntime;
 using Sostenuto.Engine.Onnx;
 
 namespace Sostenuto.Cli;
@@ -9,9 +10,9 @@ namespace Sostenuto.Cli;
 static class CliErrors
 {
     public static bool IsUserFacing(Exception e) => e is MidiFormatException or WavFormatException or ModelPackageException
-        or OrtException or OrtLibraryNotFoundException or IOException or UnauthorizedAccessException or CliUsageException;
+        or OnnxRuntimeException or DllNotFoundException or IOException or UnauthorizedAccessException or CliUsageException;
 
-    public static string OneLine(Exception e) => e.Message.ReplaceLineEndings(" ");
+    public static string OneLine(Exception e) => (e is OnnxRuntimeException ort ? OnnxErrors.WithoutCode(ort) : e.Message).ReplaceLineEndings(" ");
 }
 
 /// <summary>A bad combination of options, found after parsing.</summary>

@@ -6,6 +6,7 @@ var root = new RootCommand("Sostenuto: a neural instrument. Renders MIDI with a 
 root.Subcommands.Add(RenderCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(OnnxRunCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

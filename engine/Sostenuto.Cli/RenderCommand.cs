@@ -26,8 +26,9 @@ static class RenderCommand
         var tail = new Option<double>("--max-tail") { Description = "longest release tail after the last event, in seconds", DefaultValueFactory = _ => 10.0 };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads per model call", DefaultValueFactory = _ => 1 };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "no progress bar or summary" };
+        var device = DeviceOption.Create();
 
-        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, maxLength, tail, threads, quiet };
+        var command = new Command("render", "Render a MIDI file to a WAV file") { input, output, model, rate, seed, temperature, topK, topP, format, maxLength, tail, threads, quiet, device };
         command.SetAction(parse =>
         {
             int sampleRate = parse.GetValue(rate);
@@ -64,13 +65,20 @@ static class RenderCommand
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => OnSignal(c, "SIGTERM", 143));
             using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => OnSignal(c, "SIGHUP", 129));
 
+            var computeDevice = DeviceOption.Parse(parse.GetValue(device)!);
+
             var midi = MidiFile.Read(parse.GetValue(input)!);
             if (midi.DurationSeconds > lengthCap)
                 throw new CliUsageException($"{parse.GetValue(input)} lasts {midi.DurationSeconds:0.#} s, longer than --max-length {lengthCap:0.#} s (raise it to render the whole file)");
-            // Both networks report the same execution-provider choice; it goes into the summary, once,
-            // so that a failure stays one line on stderr.
-            var notes = new SortedSet<string>();
-            var sessionOptions = new SessionOptions { IntraOpThreads = threadCount, Log = line => notes.Add(line) };
+            // The execution-provider choice goes into the summary, so that a failure stays one line
+            // on stderr; a CUDA fallback the user asked about (--device cuda) is printed at once.
+            var notes = new List<string>();
+            var sessionOptions = new SessionSettings
+            {
+                IntraOpThreads = threadCount,
+                Device = computeDevice,
+                Log = line => { if (computeDevice == ComputeDevice.Cuda) Console.Error.WriteLine(line); else notes.Add(line); },
+            };
             using var package = ModelPackage.Load(parse.GetValue(model) ?? ModelLocator.DefaultModelDirectory(), sessionOptions);
             var defaults = package.Manifest.Sampling;
             var sampling = new SamplingSettings(

@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Sostenuto.Engine.Onnx;
 
 namespace Sostenuto.Engine.Model;
@@ -13,7 +15,7 @@ public sealed class ModelPackage : IDisposable
     /// <summary>The largest ONNX file loaded: protobuf's own limit for one message (2 GiB).</summary>
     public const long MaxOnnxBytes = int.MaxValue;
 
-    ModelPackage(string directory, ModelManifest manifest, InferenceSession lm, InferenceSession decoder)
+    ModelPackage(string directory, ModelManifest manifest, OnnxSession lm, OnnxSession decoder)
     {
         Directory = directory;
         Manifest = manifest;
@@ -23,18 +25,19 @@ public sealed class ModelPackage : IDisposable
 
     public string Directory { get; }
     public ModelManifest Manifest { get; }
-    public InferenceSession Lm { get; }
-    public InferenceSession Decoder { get; }
+    public OnnxSession Lm { get; }
+    public OnnxSession Decoder { get; }
 
     /// <summary>Loads and validates a package folder. Throws <see cref="ModelPackageException"/> naming the file and field at fault.</summary>
-    public static ModelPackage Load(string directory, SessionOptions? options = null)
+    public static ModelPackage Load(string directory, SessionSettings? options = null)
     {
+        options = OnceEach(options ?? new SessionSettings());
         if (!System.IO.Directory.Exists(directory))
             throw new ModelPackageException(directory, "", "no such model package folder");
         var manifestPath = Path.Combine(directory, ManifestFileName);
         var manifest = ModelManifestParser.Read(manifestPath);
 
-        InferenceSession? lm = null, decoder = null;
+        OnnxSession? lm = null, decoder = null;
         try
         {
             lm = OpenSession(directory, manifestPath, "lm", manifest.Lm, options);
@@ -49,20 +52,20 @@ public sealed class ModelPackage : IDisposable
         }
     }
 
-    static InferenceSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionOptions? options)
+    static OnnxSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionSettings options)
     {
         var onnxPath = Path.Combine(directory, spec.File);
         if (IO.UnixFile.LinkStatus(onnxPath) is null) throw new ModelPackageException(manifestPath, $"{field}.file", $"\"{spec.File}\" does not exist in the package");
-        InferenceSession session;
+        OnnxSession session;
         try
         {
             // Checked on the open handle (a regular file, inside the package, at most MaxOnnxBytes), and ONNX Runtime
             // is given the path the kernel resolved for that handle while we hold it open.
             var (handle, _) = IO.UnixFile.OpenBounded(onnxPath, MaxOnnxBytes, within: directory);
-            using (handle) session = new InferenceSession(IO.UnixFile.RealPathOf(handle), options);
+            using (handle) session = new OnnxSession(IO.UnixFile.RealPathOf(handle), options);
         }
         catch (IO.UnixFileException e) { throw new ModelPackageException(onnxPath, "", e.Reason, e); }
-        catch (OrtException e) { throw new ModelPackageException(onnxPath, "", $"ONNX Runtime cannot load it: {e.Message}", e); }
+        catch (OnnxRuntimeException e) { throw new ModelPackageException(onnxPath, "", $"ONNX Runtime cannot load it: {OnnxErrors.WithoutCode(e)}", e); }
         try
         {
             CheckTensors(onnxPath, $"{field}.inputs", spec.Inputs, session.Inputs, "input");
@@ -74,6 +77,14 @@ public sealed class ModelPackage : IDisposable
             session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Both networks make the same device choice; its note (e.g. the CUDA fallback) is logged once, not once per network.</summary>
+    static SessionSettings OnceEach(SessionSettings options)
+    {
+        if (options.Log is not { } log) return options;
+        var seen = new HashSet<string>();
+        return options with { Log = line => { if (seen.Add(line)) log(line); } };
     }
 
     /// <summary>The manifest's declarations and the session's real tensors must agree one to one.</summary>

@@ -1,34 +1,36 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Sostenuto.Engine.Onnx;
 
 /// <summary>
 /// A dense CPU tensor whose memory is a managed array that ONNX Runtime reads and writes in
 /// place. The array is allocated on the pinned object heap (it never moves, so ORT can keep a
-/// raw pointer) and one OrtValue is created over it for the tensor's whole life, so binding it
-/// to a <see cref="PreparedRun"/> costs nothing per run. Fill inputs and read outputs via
-/// <see cref="Span"/>.
+/// raw pointer) and one <see cref="OrtValue"/> is created over it for the tensor's whole life,
+/// so binding it to a <see cref="PreparedRun"/> costs nothing per run. Fill inputs and read
+/// outputs via <see cref="Span"/>.
 /// <para>
-/// Lifetime: the buffer is referenced by this object and by the OrtValue's handle. Pinned does
-/// not mean rooted: if only native code pointed at it, the GC could collect it and hand the
-/// memory to someone else, and ORT would compute with garbage without any error.
+/// Lifetime: the buffer is referenced by this object, by the OrtValue (which pins it) and by
+/// every <see cref="PreparedRun"/> binding that uses it. Pinned does not mean rooted: if only
+/// native code pointed at it, the GC could collect it and hand the memory to someone else, and
+/// ORT would compute with garbage without any error.
 /// </para>
 /// </summary>
-public sealed unsafe class OrtTensor<T> : IDisposable where T : unmanaged
+public sealed class OrtTensor<T> : IOrtTensor where T : unmanaged
 {
-    private readonly T[] _buffer;
-    private readonly long[] _shape;
-    private readonly OrtValueHandle _value;
+    readonly T[] _buffer;
+    readonly long[] _shape;
+    readonly OrtValue _value;
+    bool _disposed;
 
     /// <summary>A zero-filled tensor of the given shape (e.g. <c>new OrtTensor&lt;float&gt;(1, 8)</c>).</summary>
     public OrtTensor(params ReadOnlySpan<long> shape)
     {
-        ElementType = TensorElementTypeOf<T>.Require();
+        ElementType = ElementTypeOf();
         _shape = shape.ToArray();
         Length = ElementCount(_shape);
         _buffer = GC.AllocateArray<T>(Length, pinned: true);
-        _value = CreateValue(_buffer, _shape, ElementType);
+        _value = OrtValue.CreateTensorValueFromMemory(_buffer, _shape);
     }
 
     /// <summary>A tensor of the given shape holding a copy of <paramref name="values"/>.</summary>
@@ -49,7 +51,7 @@ public sealed unsafe class OrtTensor<T> : IDisposable where T : unmanaged
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_value.IsClosed, this);
+            ObjectDisposedException.ThrowIf(_disposed, this);
             return _buffer;
         }
     }
@@ -62,15 +64,30 @@ public sealed unsafe class OrtTensor<T> : IDisposable where T : unmanaged
 
     public TensorElementType ElementType { get; }
 
-    /// <summary>The owned OrtValue; <see cref="PreparedRun"/> stores it (not a raw pointer) so it stays alive and ref-counted.</summary>
-    internal OrtValueHandle Handle => _value;
-
     /// <summary>Shape without copying, for validation.</summary>
-    internal ReadOnlySpan<long> ShapeSpan => _shape;
+    public ReadOnlySpan<long> ShapeSpan => _shape;
 
-    public void Dispose() => _value.Dispose();
+    OrtValue IOrtTensor.Value => _value;
 
-    private static int ElementCount(long[] shape)
+    bool IOrtTensor.IsDisposed => _disposed;
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _value.Dispose();
+    }
+
+    static TensorElementType ElementTypeOf()
+    {
+        // ORT's own table of .NET types it can wrap (float, long, bool, Half, ...); null for the rest.
+        var info = TensorBase.GetTypeInfo(typeof(T));
+        if (info is null)
+            throw new NotSupportedException($"{typeof(T).Name} has no ONNX tensor element type; use float, double, long, int, short, sbyte, ulong, uint, ushort, byte, bool or Half.");
+        return info.ElementType;
+    }
+
+    static int ElementCount(long[] shape)
     {
         long count = 1;
         foreach (long d in shape)
@@ -80,31 +97,5 @@ public sealed unsafe class OrtTensor<T> : IDisposable where T : unmanaged
             if (count > Array.MaxLength) throw new ArgumentException($"Tensor [{string.Join(", ", shape)}] is too large for one array.", nameof(shape));
         }
         return (int)count;
-    }
-
-    private static OrtValueHandle CreateValue(T[] buffer, long[] shape, TensorElementType type)
-    {
-        var api = OrtApi.Instance;
-        // Safe to take the address outside a fixed block: the array is on the pinned heap.
-        void* data = Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(buffer));
-        IntPtr value;
-        var memoryInfo = CpuMemoryInfo.Handle;
-        fixed (long* dims = shape)
-        {
-            OrtApi.Check(api.CreateTensorWithDataAsOrtValue(
-                memoryInfo.DangerousGetHandle(), data, (nuint)((long)buffer.Length * sizeof(T)),
-                dims, (nuint)shape.Length, (int)type, &value));
-        }
-        var handle = new OrtValueHandle(value, buffer);
-        // ORT is documented to use the caller's buffer as is; verify once, because if it ever
-        // copied, writes through Span would silently never reach the model.
-        void* seen;
-        OrtApi.Check(api.GetTensorMutableData(value, &seen));
-        if (seen != data && buffer.Length != 0)
-        {
-            handle.Dispose();
-            throw new InvalidOperationException("ONNX Runtime copied the tensor buffer instead of wrapping it.");
-        }
-        return handle;
     }
 }

@@ -29,6 +29,7 @@ public sealed class ChunkDecoder : IDisposable
         _audio = new OrtTensor<float>([1, Channels, _windowSamples]);
         _run.SetInput(0, _tokens);
         _run.SetOutput(0, _audio);
+        _run.Prebind(); // the native binding made at set-up, not at the first decode
     }
 
     public int Channels { get; }

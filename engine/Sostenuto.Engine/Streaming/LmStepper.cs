@@ -43,7 +43,13 @@ public sealed class LmStepper : IDisposable
         _states = spec.Inputs.Where(t => t.Role == TensorRoles.State).Select(input =>
             new StatePair(Array.IndexOf(inputNames, input.Name), Array.IndexOf(outputNames, input.StateOutput),
                 new OrtTensor<float>(OneItem(input)), new OrtTensor<float>(OneItem(input)))).ToArray();
+        // Both ping-pong bindings are made now, while the stream is built, rather than in its first
+        // two steps (for a live stream built ahead, those come right after a key press).
+        _odd = true;
+        BindStates();
+        _run.Prebind();
         Reset();
+        _run.Prebind();
     }
 
     /// <summary>Tokens of the previous frame, to fill before <see cref="Step"/>.</summary>

@@ -1,7 +1,7 @@
 using Sostenuto.Engine.Tests.Tools;
 using System.Text.Json.Nodes;
 using Sostenuto.Engine.Model;
-using Sostenuto.Engine.Onnx;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using Sostenuto.Engine.Streaming;
 using static Sostenuto.Engine.Tests.Model.OnnxTestModel;
 

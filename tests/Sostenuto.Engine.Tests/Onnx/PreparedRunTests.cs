@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Sostenuto.Engine.Onnx;
 
 namespace Sostenuto.Engine.Tests.Onnx;
@@ -25,7 +26,7 @@ public class PreparedRunTests
     [InlineData(4)]
     public void Add_matmul_gives_the_right_numbers_for_any_batch(int batch)
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("add_matmul.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("add_matmul.onnx"));
         using var run = session.Prepare(["x", "y"], ["out"]);
         float[] xs = Enumerable.Range(0, batch * 3).Select(i => i * 0.25f - 1).ToArray();
         float[] ys = Enumerable.Range(0, batch * 2).Select(i => 10f * i).ToArray();
@@ -46,7 +47,7 @@ public class PreparedRunTests
     [Fact]
     public void Inputs_may_be_listed_in_any_order()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("add_matmul.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("add_matmul.onnx"));
         using var run = session.Prepare(["y", "x"], ["out"]);
         using var x = OrtTensor<float>.Create([1, 3], [1, 1, 1]);
         using var y = OrtTensor<float>.Create([1, 2], [100, 200]);
@@ -63,7 +64,7 @@ public class PreparedRunTests
     [Fact]
     public void Int64_and_int32_inputs_produce_float_output()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("int_to_float.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("int_to_float.onnx"));
         using var run = session.Prepare(["ids", "offset"], ["values"]);
         using var ids = OrtTensor<long>.Create([4], [0, 1, 7, -3]);
         using var offset = OrtTensor<int>.Create([1], [10]);
@@ -80,7 +81,7 @@ public class PreparedRunTests
     [Fact]
     public void Inputs_written_through_Span_between_runs_are_seen_by_the_model()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("int_to_float.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("int_to_float.onnx"));
         using var run = session.Prepare(["ids", "offset"], ["values"]);
         using var ids = new OrtTensor<long>(4);
         using var offset = new OrtTensor<int>(1);
@@ -114,7 +115,7 @@ public class PreparedRunTests
     [Fact]
     public void State_ping_pong_accumulates()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("state.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"));
         using var run = session.Prepare(["state_in", "x"], ["state_out"]);
         using var a = new OrtTensor<float>(1, 8);
         using var b = new OrtTensor<float>(1, 8);
@@ -129,7 +130,7 @@ public class PreparedRunTests
     [Fact]
     public void Steady_state_Run_allocates_no_managed_memory()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("state.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"));
         using var run = session.Prepare(["state_in", "x"], ["state_out"]);
         using var a = new OrtTensor<float>(1, 8);
         using var b = new OrtTensor<float>(1, 8);
@@ -143,6 +144,29 @@ public class PreparedRunTests
 
         Assert.Equal(0, allocated);
         Assert.All(latest.Span.ToArray(), v => Assert.Equal(1200f, v));
+    }
+
+    [Fact]
+    public void After_Prebind_even_the_first_Run_allocates_no_managed_memory()
+    {
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"));
+        using var warm = session.Prepare(["state_in", "x"], ["state_out"]);
+        using var run = session.Prepare(["state_in", "x"], ["state_out"]);
+        using var a = new OrtTensor<float>(1, 8);
+        using var b = new OrtTensor<float>(1, 8);
+        using var x = OrtTensor<float>.Create([1, 8], [1, 1, 1, 1, 1, 1, 1, 1]);
+        warm.SetInput(1, x);
+        PingPong(warm, a, b, 200); // JIT and ORT's first-run planning, on another PreparedRun
+        run.SetInput(0, a);
+        run.SetInput(1, x);
+        run.SetOutput(0, b);
+        run.Prebind();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        run.Run();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
     }
 
     /// <summary>
@@ -185,7 +209,7 @@ public class PreparedRunTests
     [Fact]
     public void Numbers_stay_right_under_GC_stress()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("state.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"));
         using var run = session.Prepare(["state_in", "x"], ["state_out"]);
         using var output = new OrtTensor<float>(1, 8);
         run.SetOutput(0, output);
@@ -206,7 +230,7 @@ public class PreparedRunTests
     [Fact]
     public void Ping_pong_survives_GC_between_runs()
     {
-        using var session = new InferenceSession(OnnxFixtures.Model("state.onnx"));
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"));
         using var run = session.Prepare(["state_in", "x"], ["state_out"]);
         using var a = new OrtTensor<float>(1, 8);
         using var b = new OrtTensor<float>(1, 8);

@@ -1,11 +1,13 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using Sostenuto.Engine.Onnx;
 
 namespace Sostenuto.Engine.Tests.Onnx;
 
-public class InferenceSessionTests
+public class OnnxSessionTests
 {
-    private static InferenceSession Open(string fixture, List<string>? log = null) =>
-        new(OnnxFixtures.Model(fixture), new SessionOptions { Log = log is null ? null : log.Add });
+    private static OnnxSession Open(string fixture, List<string>? log = null) =>
+        new(OnnxFixtures.Model(fixture), new SessionSettings { Log = log is null ? null : log.Add });
 
     [Fact]
     public void Metadata_reports_names_types_shapes_and_symbolic_dims()
@@ -39,26 +41,26 @@ public class InferenceSessionTests
     }
 
     [Fact]
-    public void Missing_model_file_is_an_OrtException_naming_the_file()
+    public void Missing_model_file_is_an_OnnxRuntimeException_naming_the_file()
     {
         string path = Path.Combine(Path.GetTempPath(), $"sostenuto-missing-{Guid.NewGuid():N}.onnx");
 
-        var ex = Assert.Throws<OrtException>(() => new InferenceSession(path));
+        var ex = Assert.Throws<OnnxRuntimeException>(() => new OnnxSession(path));
 
-        Assert.Equal(OrtErrorCode.NoSuchFile, ex.Code);
+        Assert.Equal("NoSuchFile", OnnxErrors.Code(ex));
         Assert.Contains(path, ex.Message);
     }
 
     [Fact]
-    public void Garbage_model_file_is_an_OrtException_naming_the_file()
+    public void Garbage_model_file_is_an_OnnxRuntimeException_naming_the_file()
     {
         string path = Path.Combine(Path.GetTempPath(), $"sostenuto-garbage-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(path, [0x08, 0xFF, 0xFF, 0xFF, 0x12, 0x34, 0x56, 0x78, 0x9A]);
         try
         {
-            var ex = Assert.Throws<OrtException>(() => new InferenceSession(path));
+            var ex = Assert.Throws<OnnxRuntimeException>(() => new OnnxSession(path));
 
-            Assert.Equal(OrtErrorCode.InvalidProtobuf, ex.Code);
+            Assert.Equal("InvalidProtobuf", OnnxErrors.Code(ex));
             Assert.Contains(path, ex.Message);
         }
         finally
@@ -68,24 +70,34 @@ public class InferenceSessionTests
     }
 
     [Fact]
-    public void Cuda_falls_back_to_cpu_with_a_log_line_when_the_provider_is_absent()
+    public void The_native_library_is_the_release_of_the_managed_package()
     {
-        _ = OrtEnvironment.Shared; // load the library so LoadedFrom is known
-        if (File.Exists(Path.Combine(Path.GetDirectoryName(OrtLibrary.LoadedFrom!)!, "libonnxruntime_providers_cuda.so")))
-            return; // CUDA really is installed here; the fallback path cannot be exercised
+        // A stale libonnxruntime.so from elsewhere on the loader path would show up here.
+        string managed = typeof(InferenceSession).Assembly.GetName().Version!.ToString(3);
+
+        Assert.Equal(managed, OnnxEnvironment.Version);
+    }
+
+    [Fact]
+    public void Cuda_falls_back_to_cpu_with_one_log_line_when_unavailable()
+    {
+        if (OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+            return; // the CUDA build is installed here; its fallback needs a machine without a GPU
         var log = new List<string>();
 
-        using var session = Open("state.onnx", log);
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"), new SessionSettings { Device = ComputeDevice.Cuda, Log = log.Add });
 
         Assert.False(session.UsesCuda);
-        Assert.Contains(log, l => l.Contains("CUDA not used") && l.Contains("libonnxruntime_providers_cuda.so"));
+        var line = Assert.Single(log);
+        Assert.StartsWith("onnx: CUDA not available (", line);
+        Assert.EndsWith("; running on CPU", line);
     }
 
     [Fact]
     public void Options_without_cuda_log_nothing()
     {
         var log = new List<string>();
-        using var session = new InferenceSession(OnnxFixtures.Model("state.onnx"), new SessionOptions { UseCuda = false, IntraOpThreads = 2, GraphOptimizationLevel = GraphOptimizationLevel.Basic, Log = log.Add });
+        using var session = new OnnxSession(OnnxFixtures.Model("state.onnx"), new SessionSettings { Device = ComputeDevice.Cpu, IntraOpThreads = 2, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_BASIC, Log = log.Add });
 
         Assert.False(session.UsesCuda);
         Assert.Empty(log);
@@ -141,14 +153,14 @@ public class InferenceSessionTests
         run.SetInput(1, y);
         run.SetOutput(0, output);
 
-        var ex = Assert.Throws<OrtException>(run.Run);
+        var ex = Assert.Throws<OnnxRuntimeException>(run.Run);
 
-        Assert.Equal(OrtErrorCode.InvalidArgument, ex.Code);
+        Assert.Equal("InvalidArgument", OnnxErrors.Code(ex));
         Assert.Contains("Non-zero status code returned while running", ex.Message); // ORT's own text
     }
 
     [Fact]
-    public void A_preallocated_output_of_the_wrong_runtime_shape_is_an_OrtException()
+    public void A_preallocated_output_of_the_wrong_runtime_shape_is_an_OnnxRuntimeException()
     {
         using var session = Open("add_matmul.onnx");
         using var run = session.Prepare(["x", "y"], ["out"]);
@@ -159,9 +171,9 @@ public class InferenceSessionTests
         run.SetInput(1, y);
         run.SetOutput(0, output);
 
-        var ex = Assert.Throws<OrtException>(run.Run);
+        var ex = Assert.Throws<OnnxRuntimeException>(run.Run);
 
-        Assert.Equal(OrtErrorCode.InvalidArgument, ex.Code);
+        Assert.Equal("InvalidArgument", OnnxErrors.Code(ex));
         Assert.Contains("has shape {3,2} but the computed output shape for this run is {2,2}", ex.Message);
     }
 
