@@ -62,7 +62,11 @@ std::vector<std::uint8_t> serialize_state(const PluginSettings& settings) {
     put_u32(payload, static_cast<std::uint32_t>(settings.latency_mode));
     put_f64(payload, settings.lookahead_ms);
 
-    std::vector<std::uint8_t> out(state_format::magic, state_format::magic + 4);
+    // Reserved up front: the blob is small and its size known, and growing a 4-byte vector here made
+    // GCC 12 warn (-Warray-bounds, a false positive inside std::vector's reallocation).
+    std::vector<std::uint8_t> out;
+    out.reserve(16 + payload.size() + 4);
+    out.insert(out.end(), state_format::magic, state_format::magic + 4);
     out.insert(out.end(), state_format::kind, state_format::kind + 4);
     put_u32(out, state_format::version);
     put_u32(out, static_cast<std::uint32_t>(payload.size()));
