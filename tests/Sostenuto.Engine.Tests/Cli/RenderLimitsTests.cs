@@ -57,13 +57,16 @@ public class RenderLimitsTests(CliFixture cli, ITestOutputHelper log)
     {
         var folder = cli.NewFolder("signal-" + signal);
         var midi = LongMidi(3000); // minutes of rendering: the signal always comes first
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet")
+        // Started through `env --default-signal`: a test run launched in the background (a CI job, `make test &`)
+        // inherits SIGINT ignored, the render would rightly keep it ignored, and the signal would never arrive.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { CliRunner.DllPath, "render", midi, "-o", Path.Combine(folder, "out.wav"), "--model", RepositoryPaths.FixtureModel, "--quiet" })
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        foreach (var a in new[] { "--default-signal=INT,TERM", dotnet, CliRunner.DllPath, "render", midi, "-o", Path.Combine(folder, "out.wav"), "--model", RepositoryPaths.FixtureModel, "--quiet" })
             start.ArgumentList.Add(a);
         using var render = Process.Start(start)!;
         var stderr = render.StandardError.ReadToEndAsync();
