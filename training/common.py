@@ -40,6 +40,24 @@ def nice_torch():
     return torch
 
 
+def save_atomic(path, obj):
+    """torch.save through a temporary file, so an interrupted job never leaves a half-written checkpoint."""
+    import torch
+    torch.save(obj, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
+def run_log(out):
+    """log(msg): print and append to OUT/log.txt (a training stage's record, kept across resumes)."""
+    f = open(os.path.join(out, "log.txt"), "a")
+
+    def log(msg):
+        print(msg, flush=True)
+        f.write(msg + "\n")
+        f.flush()
+    return log
+
+
 # --- WAV ---------------------------------------------------------------------
 def read_wav(path):
     """Mono float32 and sample rate from a PCM16/PCM24/float32 WAV (channels averaged)."""

@@ -140,7 +140,7 @@ def mel_filterbank(n_fft, n_mels, fmin=30.0, fmax=11000.0):
     return fb
 
 
-def frame_spectra(x, n_frames, win, nfft, centre_at_end=True):
+def frame_spectra(x, n_frames, win, nfft):
     """Magnitude spectra [T, nfft//2+1] of hann windows centred on each frame's end (numpy)."""
     w = np.hanning(win).astype(np.float32)
     pad = win
@@ -326,6 +326,14 @@ class Codec(nn.Module):
         """content tokens of frames f0-2 .. f0+T [B, T+3, K_CONTENT] -> audio of frames f0 .. f0+T-1."""
         v, sil = self.frame_inputs(tokens)
         return self.synth(*self.controls(v, sil), frame0)
+
+
+def load_codec(path):
+    """A trained codec from its checkpoint ({"B": stretch coefficients, "model": state dict}), in eval mode."""
+    st = torch.load(path)
+    codec = Codec(st["B"])
+    codec.load_state_dict(st["model"])
+    return codec.eval()
 
 
 def clock_tokens(frames):

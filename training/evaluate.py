@@ -298,13 +298,10 @@ def attack_rises(x, ref, events, iso=0.3):
 def learned_codec_bound(codec_path, tokens_dir):
     """Resynthesis through the learned codec: decode its tokens of the reference."""
     from common import nice_torch
-    torch = nice_torch()
+    nice_torch()
     import ddsp_codec as dc
     from train_codec import resynthesize
-    st = torch.load(codec_path)
-    codec = dc.Codec(st["B"])
-    codec.load_state_dict(st["model"])
-    codec.eval()
+    codec = dc.load_codec(codec_path)
 
     def run(name, ref, silent, feat):
         z = np.load(os.path.join(tokens_dir, name + ".npz"))

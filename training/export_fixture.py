@@ -217,6 +217,20 @@ def export(module, args, path, input_names, output_names):
     )
 
 
+def declare_static_dims(path, tensor, dims):
+    """torch 1.13's exporter cannot prove some dims of an output static (they come out of a gather or a
+    reshape); write them into the graph's declared output. ONNX Runtime checks the real shape on every
+    run, and the exporters' verification runs the graphs."""
+    import onnx
+    m = onnx.load(path)
+    for o in m.graph.output:
+        if o.name == tensor:
+            for d, v in zip(o.type.tensor_type.shape.dim[1:], dims):
+                d.ClearField("dim_param")
+                d.dim_value = v
+    onnx.save(m, path)
+
+
 ONNX_TYPES = {"float32": 1, "int64": 7}   # onnx.TensorProto.FLOAT / INT64
 
 

@@ -25,11 +25,10 @@ from common import C, CLOCK_PERIOD, FEATURES, HOP, K, K_CONTENT, LOOKAHEAD, SR, 
 torch = nice_torch()
 
 from pcodec import PDecoderExport  # noqa: E402
-from export_fixture import check_against_manifest, format_json  # noqa: E402
+from export_fixture import check_against_manifest, declare_static_dims, export, format_json  # noqa: E402
 from lm import STATE, PianoLM, PianoLMStep  # noqa: E402
 from oscillators import KEYS  # noqa: E402
 
-OPSET = 17
 CHUNK = 2                      # 40 ms: a live splice waits for at most 2 frames of generation before it can decode
 OVERLAP = 0                    # the decoder is causal: no cross-fade needed
 # Left context >= the decoder's receptive field (1 frame: amplitudes interpolate from frame f-1).
@@ -94,35 +93,16 @@ def load(args):
     return codec.eval(), lm.eval()
 
 
-def export_onnx(module, ex, path, ins, outs):
-    torch.onnx.export(module, ex, path, opset_version=OPSET, input_names=ins, output_names=outs,
-                      dynamic_axes={n: {0: "batch"} for n in ins + outs}, do_constant_folding=True)
-
-
-def declare_static_dims(path, tensor, dims):
-    """torch 1.13's exporter cannot prove some dims of the state output static (they come out of a
-    gather); write them into the graph's declared output. ONNX Runtime checks the real shape on every
-    run, and verify() runs the graph."""
-    import onnx
-    m = onnx.load(path)
-    for o in m.graph.output:
-        if o.name == tensor:
-            for d, v in zip(o.type.tensor_type.shape.dim[1:], dims):
-                d.ClearField("dim_param")
-                d.dim_value = v
-    onnx.save(m, path)
-
-
 def write_package(out, codec, lm, man):
     os.makedirs(out, exist_ok=True)
     dec = PDecoderExport(codec, WINDOW).eval()
     step = PianoLMStep(lm).eval()
     with torch.no_grad():
-        export_onnx(step, (torch.zeros(1, K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
+        export(step, (torch.zeros(1, K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
                            torch.zeros(1, KEYS, STATE)),
                     os.path.join(out, "lm_step.onnx"), ["tokens", "cond", "state_in"], ["logits", "state_out"])
         declare_static_dims(os.path.join(out, "lm_step.onnx"), "state_out", [KEYS, STATE])
-        export_onnx(dec, (torch.zeros(1, K, WINDOW, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
+        export(dec, (torch.zeros(1, K, WINDOW, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
                     ["tokens"], ["audio"])
     with open(os.path.join(out, "model.json"), "w") as f:
         f.write(format_json(man) + "\n")

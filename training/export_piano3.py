@@ -24,11 +24,11 @@ from common import C, FEATURES, nice_torch  # noqa: E402
 
 torch = nice_torch()
 import ddsp_codec as dc  # noqa: E402
-from export_fixture import check_against_manifest, format_json  # noqa: E402
-from token_lm import HIDDEN, LOOKAHEAD, TokenLM, TokenLMStep  # noqa: E402
+from export_fixture import check_against_manifest, declare_static_dims, export, format_json  # noqa: E402
+from token_lm import HIDDEN, LOOKAHEAD, TokenLMStep, load_lm  # noqa: E402
+from train_codec import resynthesize  # noqa: E402
 from train_token_lm import history, windows  # noqa: E402
 
-OPSET = 17
 VERSION = "3.0.0"
 SAMPLING = {"temperature": 0.6, "topK": 0, "topP": 1.0}   # chosen on the dev set (eval_03: 0.3..1.0)
 # Chunked against whole decoding: the difference (only inside the cross-faded overlap frames,
@@ -86,30 +86,7 @@ def manifest():
 
 
 def load(codec_path, lm_path):
-    st = torch.load(codec_path)
-    codec = dc.Codec(st["B"])
-    codec.load_state_dict(st["model"])
-    lm = TokenLM()
-    st = torch.load(lm_path)
-    lm.load_state_dict(st["model"] if "model" in st else st)     # lm.pt, or a training checkpoint
-    return codec.eval(), lm.eval()
-
-
-def export_onnx(module, ex, path, ins, outs):
-    torch.onnx.export(module, ex, path, opset_version=OPSET, input_names=ins, output_names=outs,
-                      dynamic_axes={n: {0: "batch"} for n in ins + outs}, do_constant_folding=True)
-
-
-def declare_static_dims(path, tensor, dims):
-    """torch 1.13 leaves some output dims symbolic; declare the static ones (ONNX Runtime checks them)."""
-    import onnx
-    m = onnx.load(path)
-    for o in m.graph.output:
-        if o.name == tensor:
-            for d, v in zip(o.type.tensor_type.shape.dim[1:], dims):
-                d.ClearField("dim_param")
-                d.dim_value = v
-    onnx.save(m, path)
+    return dc.load_codec(codec_path), load_lm(lm_path).eval()      # lm.pt, or a training checkpoint
 
 
 def write_package(out, codec, lm, man):
@@ -117,12 +94,12 @@ def write_package(out, codec, lm, man):
     W = dc.DECODER_WINDOW
     step, dec = TokenLMStep(lm).eval(), dc.DecoderExport(codec).eval()
     with torch.no_grad():
-        export_onnx(step, (torch.zeros(1, dc.K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
+        export(step, (torch.zeros(1, dc.K, dtype=torch.int64), torch.zeros(1, LOOKAHEAD + 1, C),
                            torch.zeros(1, HIDDEN)),
                     os.path.join(out, "lm_step.onnx"), ["tokens", "cond", "state_in"], ["logits", "state_out"])
         declare_static_dims(os.path.join(out, "lm_step.onnx"), "logits", [dc.K, dc.V])
         declare_static_dims(os.path.join(out, "lm_step.onnx"), "state_out", [HIDDEN])
-        export_onnx(dec, (torch.zeros(1, dc.K, W, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
+        export(dec, (torch.zeros(1, dc.K, W, dtype=torch.int64),), os.path.join(out, "decoder.onnx"),
                     ["tokens"], ["audio"])
         declare_static_dims(os.path.join(out, "decoder.onnx"), "audio", [1, W * dc.HOP])
     with open(os.path.join(out, "model.json"), "w") as f:
@@ -197,8 +174,7 @@ def verify(out, codec, lm, man, step, dec, tokdir):
         # Chunked (the engine's way) against whole-sequence decoding.
         run = lambda w: dec(torch.tensor(w)[None])[0, 0].numpy()
         chunked = chunked_decode(run, allk)
-        pad = torch.cat([torch.zeros(2, dc.K_CONTENT, dtype=torch.int64), torch.tensor(tok), torch.tensor(tok[-1:])], 0)
-        whole = codec.decode_tokens(pad[None], torch.zeros(1, dtype=torch.int64))[0].numpy()[:len(chunked)]
+        whole = resynthesize(codec, tok)[:len(chunked)]
         diff = chunked - whole
         db = 10 * np.log10((diff ** 2).sum() / max((whole ** 2).sum(), 1e-20) + 1e-20)
         report["chunked_vs_whole_db"] = round(float(db), 1)

@@ -57,6 +57,14 @@ class TokenLM(nn.Module):
         return self.logits(h, c), hn
 
 
+def load_lm(path):
+    """LM weights from lm.pt (a state dict) or a training checkpoint ({"model": ..., "opt": ..., "step": ...})."""
+    st = torch.load(path)
+    lm = TokenLM()
+    lm.load_state_dict(st["model"] if "model" in st else st)
+    return lm
+
+
 def corrupt_history(prev, gen):
     """The exposure-bias remedy: move or replace some of the history's content tokens."""
     B, T, Kc = prev.shape

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import features, feature_slice, midi_events, nice_torch, read_wav, silent_frames  # noqa: E402
+from common import features, feature_slice, midi_events, nice_torch, read_wav, run_log, save_atomic, silent_frames  # noqa: E402
 import ddsp_codec as dc  # noqa: E402
 
 torch = nice_torch()
@@ -172,13 +172,12 @@ def train(codec, corpus, out, steps, log):
             log(f"step {step}/{steps} loss {np.mean(run):.4f} lr {lr:.2e} ({(time.time() - t0) / len(run):.2f} s/step)")
             run, t0 = [], time.time()
         if time.time() - last_save > 120 or step == steps:
-            torch.save({"model": codec.state_dict(), "opt": opt.state_dict(), "step": step}, ck + ".tmp")
-            os.replace(ck + ".tmp", ck)
+            save_atomic(ck, {"model": codec.state_dict(), "opt": opt.state_dict(), "step": step})
             last_save = time.time()
 
 
 @torch.no_grad()
-def tokenize(codec, data, out, names):
+def tokenize(codec, out, names):
     os.makedirs(os.path.join(out, "tokens"), exist_ok=True)
     for name in names:
         p = os.path.join(out, "tokens", name + ".npz")
@@ -208,27 +207,20 @@ def main():
     ap.add_argument("--max-train", type=int, default=1000)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    logf = open(os.path.join(args.out, "log.txt"), "a")
-
-    def log(msg):
-        print(msg, flush=True)
-        logf.write(msg + "\n")
-        logf.flush()
-
+    log = run_log(args.out)
     train_names = pieces(args.data, "train_")[:args.max_train]
     all_names = pieces(args.data, "")
     final = os.path.join(args.out, "codec.pt")
     # A trained codec (e.g. the committed training/checkpoints/piano3-*/codec.pt) brings its own bank.
-    B = torch.load(final)["B"] if os.path.exists(final) else fit_bank(args.data, train_names[:60], args.out, log)
-    codec = dc.Codec(B)
+    trained = os.path.exists(final)
+    codec = dc.load_codec(final) if trained else dc.Codec(fit_bank(args.data, train_names[:60], args.out, log))
     log(f"oscillators: {codec.n_osc}; parameters: {sum(p.numel() for p in codec.parameters())}")
     analyse_all(args.data, all_names, args.out, codec.cycles)
-    if not os.path.exists(final):
+    if not trained:
         train(codec, Corpus(args.data, args.out, train_names), args.out, args.steps, log)
-        torch.save({"B": B, "model": codec.state_dict()}, final)
-    codec.load_state_dict(torch.load(final)["model"])
+        save_atomic(final, {"B": codec.B.numpy(), "model": codec.state_dict()})
     codec.eval()
-    tokenize(codec, args.data, args.out, all_names)
+    tokenize(codec, args.out, all_names)
     dev = [n for n in all_names if n.startswith("eval_")]
     for name in dev:
         z = np.load(os.path.join(args.out, "tokens", name + ".npz"))

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import K, LOOKAHEAD, feature_slice, nice_torch  # noqa: E402
+from common import K, LOOKAHEAD, feature_slice, nice_torch, save_atomic  # noqa: E402
 
 torch = nice_torch()
 import torch.nn.functional as F  # noqa: E402
@@ -168,11 +168,6 @@ def calibrate_silence(model, frames, seed, rounds=2, pieces=16):
         print(f"lm: silence head refit on its own playing, round {r + 1}: bce {float(loss):.4f} accuracy {acc:.3f}", flush=True)
 
 
-def save(path, obj):
-    torch.save(obj, path + ".tmp")
-    os.replace(path + ".tmp", path)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", required=True)
@@ -237,14 +232,14 @@ def main():
             print(f"step {step} held-out reg {r:.4f} silence acc {sa:.3f} "
                   f"codebook-0 agreement {ta:.3f} mse vs tokens {mse:.3f}", flush=True)
         if time.time() - t_last > args.ckpt_secs or step == args.steps:
-            save(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
+            save_atomic(ckpt, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
             t_last = time.time()
     model.eval()
     calibrate_silence(model, train, args.seed)
     _, _, _, mse = evaluate(model, Frames(args.tokens, BETA_PIECES))
     model.beta.fill_(1.0 / (2.0 * mse))
     print(f"lm: beta = 1 / (2 * {mse:.3e}) = {float(model.beta):.3f}", flush=True)
-    save(final, {"model": model.state_dict(), "step": step, "args": vars(args)})
+    save_atomic(final, {"model": model.state_dict(), "step": step, "args": vars(args)})
     print("lm: finished", flush=True)
 
 

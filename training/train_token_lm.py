@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import nice_torch  # noqa: E402
+from common import nice_torch, run_log, save_atomic  # noqa: E402
 import ddsp_codec as dc  # noqa: E402
 
 torch = nice_torch()
@@ -28,7 +28,7 @@ torch = nice_torch()
 # made the loss NaN within 25 steps. The native kernels are exact and repeatable.
 torch.backends.mkldnn.enabled = False
 import torch.nn.functional as F  # noqa: E402
-from token_lm import LOOKAHEAD, TokenLM, corrupt_history  # noqa: E402
+from token_lm import LOOKAHEAD, TokenLM, corrupt_history, load_lm  # noqa: E402
 
 SEQ, WARM, BATCH = 240, 40, 8
 
@@ -93,12 +93,7 @@ def main():
     ap.add_argument("--init", default=None, help="start from these LM weights (e.g. a committed checkpoint)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    logf = open(os.path.join(args.out, "log.txt"), "a")
-
-    def log(msg):
-        print(msg, flush=True)
-        logf.write(msg + "\n")
-        logf.flush()
+    log = run_log(args.out)
 
     train, dev = load(args.tokens, "train_"), load(args.tokens, "eval_")
     torch.manual_seed(args.seed)
@@ -107,8 +102,7 @@ def main():
     ck, final = os.path.join(args.out, "ckpt.pt"), os.path.join(args.out, "lm.pt")
     step = 0
     if args.init and not os.path.exists(ck):
-        st = torch.load(args.init)
-        lm.load_state_dict(st["model"] if "model" in st else st)
+        lm.load_state_dict(load_lm(args.init).state_dict())
         log(f"initialised from {args.init}")
     if os.path.exists(final):
         lm.load_state_dict(torch.load(final))
@@ -143,11 +137,10 @@ def main():
         if step % 300 == 0:
             log(f"step {step}: dev NLL {nll(lm, dev):.4f}")
         if time.time() - last > 120 or step == args.steps:
-            torch.save({"model": lm.state_dict(), "opt": opt.state_dict(), "step": step}, ck + ".tmp")
-            os.replace(ck + ".tmp", ck)
+            save_atomic(ck, {"model": lm.state_dict(), "opt": opt.state_dict(), "step": step})
             last = time.time()
     if not os.path.exists(final):
-        torch.save(lm.state_dict(), final)
+        save_atomic(final, lm.state_dict())
     res = {split: nll(lm, load(args.tokens, split + "_")) for split in ("train", "eval", "test", "real")
            if glob.glob(os.path.join(args.tokens, split + "_*.npz"))}
     log(f"NLL per content token (nats, teacher-forced): {res}")
