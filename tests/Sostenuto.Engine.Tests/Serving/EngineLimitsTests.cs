@@ -42,7 +42,7 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
         using (server)
         {
             using var idle = Connect();
-            var reply = ReadFrames(idle, Patience); // returns at end-of-file: the engine closed the connection
+            var reply = ProtocolFrames.Read(idle, Patience); // returns at end-of-file: the engine closed the connection
             var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
             Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
             Assert.Contains("no Hello within", error.Message);
@@ -60,7 +60,7 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
             var idle = Enumerable.Range(0, 3).Select(_ => Connect()).ToList();
             using (var over = Connect())
             {
-                var error = Assert.IsType<ErrorMessage>(Assert.Single(ReadFrames(over, Patience)));
+                var error = Assert.IsType<ErrorMessage>(Assert.Single(ProtocolFrames.Read(over, Patience)));
                 Assert.Equal((ushort)EngineErrorCode.Overloaded, error.Code);
             }
             foreach (var s in idle) s.Dispose();
@@ -128,7 +128,7 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
     {
         var socket = Connect();
         socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 256, ProcessMode.Realtime, LatencyMode.Studio, 0, 1024, 7, ring.Name)));
-        Assert.IsType<WelcomeMessage>(Assert.Single(ReadFrames(socket, Patience, 1)));
+        Assert.IsType<WelcomeMessage>(Assert.Single(ProtocolFrames.Read(socket, Patience, 1)));
         return socket;
     }
 
@@ -140,7 +140,7 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
             try { socket.Send(ProtocolCodec.Encode(frame)); }
             catch (SocketException) { break; } // the engine closed the connection
         }
-        return ReadFrames(socket, Patience);
+        return ProtocolFrames.Read(socket, Patience);
     }
 
     [Fact]
@@ -251,7 +251,7 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
             using var ring = new TestAudioRing(1 << 12);
             using var socket = Connect();
             socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 4096, ProcessMode.Realtime, LatencyMode.Studio, 0, 48000, 7, ring.Name)));
-            var welcome = Assert.IsType<WelcomeMessage>(Assert.Single(ReadFrames(socket, Patience, 1)));
+            var welcome = Assert.IsType<WelcomeMessage>(Assert.Single(ProtocolFrames.Read(socket, Patience, 1)));
             Assert.True(welcome.TotalLatencySamples >= 48000);
             stop.Cancel();
             await run;
@@ -322,33 +322,13 @@ public sealed class EngineLimitsTests(FixtureModel fixture) : IDisposable
                 {
                     socket.Connect(new UnixDomainSocketEndPoint(SocketPath));
                     socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 256, ProcessMode.Realtime, LatencyMode.Studio, 0, 1024, 7, ring.Name)));
-                    if (ReadFrames(socket, patience, 1) is [WelcomeMessage welcome]) return welcome;
+                    if (ProtocolFrames.Read(socket, patience, 1) is [WelcomeMessage welcome]) return welcome;
                 }
                 catch (SocketException) { }
             }
             Assert.True(watch.Elapsed < patience, $"no Welcome within {patience.TotalSeconds} s");
             await Task.Delay(100);
         }
-    }
-
-    /// <summary>Frames from the engine until end-of-file, <paramref name="want"/> frames, or the timeout.</summary>
-    internal static List<ProtocolMessage> ReadFrames(Socket socket, TimeSpan timeout, int want = int.MaxValue)
-    {
-        var messages = new List<ProtocolMessage>();
-        var pending = new List<byte>();
-        var buffer = new byte[4096];
-        socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
-        while (messages.Count < want)
-        {
-            int n;
-            try { n = socket.Receive(buffer); } catch (SocketException) { break; }
-            if (n == 0) break;
-            pending.AddRange(buffer.AsSpan(0, n).ToArray());
-            var sequence = new ReadOnlySequence<byte>(pending.ToArray());
-            while (messages.Count < want && ProtocolCodec.TryReadFrame(ref sequence, out var m)) messages.Add(m);
-            pending = sequence.ToArray().ToList();
-        }
-        return messages;
     }
 
     public void Dispose() => _directory.Dispose();

@@ -58,7 +58,7 @@ public sealed class EngineServerTests(FixtureModel fixture) : IDisposable
             {
                 bad.Connect(new UnixDomainSocketEndPoint(SocketPath));
                 bad.Send(new byte[] { 8, 0, 0, 0, 0x99, 0x09, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 }); // unknown type
-                var reply = ReadFrames(bad, TimeSpan.FromSeconds(10));
+                var reply = ProtocolFrames.Read(bad, TimeSpan.FromSeconds(10));
                 var error = Assert.IsType<ErrorMessage>(Assert.Single(reply));
                 Assert.Equal((ushort)EngineErrorCode.ProtocolError, error.Code);
                 Assert.Contains("unknown_message_type", error.Message);
@@ -125,7 +125,7 @@ public sealed class EngineServerTests(FixtureModel fixture) : IDisposable
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath));
         socket.Send(ProtocolCodec.Encode(new HelloMessage(1, Rate, (uint)blockSize, ProcessMode.Offline, LatencyMode.Studio, 0, 1024, 42, ring.Name)));
-        var welcome = Assert.IsType<WelcomeMessage>(ReadFrames(socket, TimeSpan.FromSeconds(30), 1)[0]);
+        var welcome = Assert.IsType<WelcomeMessage>(ProtocolFrames.Read(socket, TimeSpan.FromSeconds(30), 1)[0]);
         long latency = welcome.TotalLatencySamples;
         Assert.True(welcome.LookaheadSamples <= latency);
         Assert.Equal("sostenuto-fixture", welcome.ModelName);
@@ -153,25 +153,6 @@ public sealed class EngineServerTests(FixtureModel fixture) : IDisposable
         }
         socket.Send(ProtocolCodec.Encode(new GoodbyeMessage()));
         return output;
-    }
-
-    static List<ProtocolMessage> ReadFrames(Socket socket, TimeSpan timeout, int want = int.MaxValue)
-    {
-        var messages = new List<ProtocolMessage>();
-        var pending = new List<byte>();
-        var buffer = new byte[4096];
-        socket.ReceiveTimeout = (int)timeout.TotalMilliseconds;
-        while (messages.Count < want)
-        {
-            int n;
-            try { n = socket.Receive(buffer); } catch (SocketException) { break; }
-            if (n == 0) break;
-            pending.AddRange(buffer.AsSpan(0, n).ToArray());
-            var sequence = new ReadOnlySequence<byte>(pending.ToArray());
-            while (messages.Count < want && ProtocolCodec.TryReadFrame(ref sequence, out var m)) messages.Add(m);
-            pending = sequence.ToArray().ToList();
-        }
-        return messages;
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -125,7 +125,7 @@ public sealed class RuntimeDirectoryTests(FixtureModel fixture) : IDisposable
             using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             socket.Connect(new UnixDomainSocketEndPoint(socketPath));
             socket.Send(ProtocolCodec.Encode(new HelloMessage(1, 48000, 256, ProcessMode.Realtime, LatencyMode.Studio, 0, 1024, 7, name)));
-            var error = Assert.IsType<ErrorMessage>(Assert.Single(EngineLimitsTests.ReadFrames(socket, TimeSpan.FromSeconds(30))));
+            var error = Assert.IsType<ErrorMessage>(Assert.Single(ProtocolFrames.Read(socket, TimeSpan.FromSeconds(30))));
             Assert.Equal((ushort)EngineErrorCode.AudioRingUnusable, error.Code);
             Assert.Contains(kind == "another user" ? "belongs to another user" : "symbolic link", error.Message);
         }
