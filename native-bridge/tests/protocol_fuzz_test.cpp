@@ -7,30 +7,12 @@
 #include <algorithm>
 
 #include "fuzz_support.h"
+#include "protocol_reencode.h"
 #include "protocol_vector.h"
 #include "sostenuto/bridge/protocol.h"
 
 namespace sostenuto::bridge {
 namespace {
-
-std::vector<std::uint8_t> re_encode(const DecodedMessage& message, bool& ok) {
-    std::vector<std::uint8_t> buffer(max_frame_size);
-    const EncodeResult result = std::visit(
-        [&](const auto& m) -> EncodeResult {
-            using M = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<M, DecodedMidiEventsMessage>) {
-                std::vector<MidiEvent> events;
-                for (std::size_t i = 0; i < m.events.size(); ++i) events.push_back(m.events[i]);
-                return encode_message(MidiEventsMessage{events.data(), events.size()}, buffer.data(), buffer.size());
-            } else {
-                return encode_message(m, buffer.data(), buffer.size());
-            }
-        },
-        message);
-    ok = result.ok();
-    buffer.resize(ok ? result.size : 0);
-    return buffer;
-}
 
 TEST(ProtocolFuzz, DecoderAndReaderRefuseOnlyWithNamedErrorsAndRoundTrip) {
     std::vector<std::vector<std::uint8_t>> corpus;
@@ -42,8 +24,8 @@ TEST(ProtocolFuzz, DecoderAndReaderRefuseOnlyWithNamedErrorsAndRoundTrip) {
         const DecodeResult decoded = decode_frame(input.data(), input.size());
         if (decoded.ok()) {
             ASSERT_LE(decoded.frame_size, input.size()) << "input " << i << ": " << sostenuto::testing::hex(input);
-            bool encoded_ok = false;
-            const auto encoded = re_encode(decoded.message, encoded_ok);
+            std::vector<std::uint8_t> encoded;
+            const bool encoded_ok = testing::re_encode(decoded.message, encoded).ok();
             ASSERT_TRUE(encoded_ok) << "input " << i << " decoded but does not encode: " << sostenuto::testing::hex(input);
             ASSERT_TRUE(std::equal(encoded.begin(), encoded.end(), input.begin(), input.begin() + static_cast<long>(decoded.frame_size)) &&
                         encoded.size() == decoded.frame_size)

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol_reencode.h"
 #include "protocol_vector.h"
 #include "sostenuto/bridge/protocol.h"
 
@@ -89,23 +90,11 @@ struct FieldLister {
     }
 };
 
-// Encodes a decoded message again, through the public encoder.
+// Encodes a decoded message again, through the public encoder (protocol_reencode.h).
 std::vector<std::uint8_t> re_encode(const DecodedMessage& message) {
-    std::vector<std::uint8_t> buffer(max_frame_size);
-    const EncodeResult result = std::visit(
-        [&](const auto& m) -> EncodeResult {
-            using M = std::decay_t<decltype(m)>;
-            if constexpr (std::is_same_v<M, DecodedMidiEventsMessage>) {
-                std::vector<MidiEvent> events;
-                for (std::size_t i = 0; i < m.events.size(); ++i) events.push_back(m.events[i]);
-                return encode_message(MidiEventsMessage{events.data(), events.size()}, buffer.data(), buffer.size());
-            } else {
-                return encode_message(m, buffer.data(), buffer.size());
-            }
-        },
-        message);
+    std::vector<std::uint8_t> buffer;
+    const EncodeResult result = testing::re_encode(message, buffer);
     EXPECT_TRUE(result.ok()) << to_string(result.error);
-    buffer.resize(result.size);
     return buffer;
 }
 
