@@ -28,7 +28,7 @@ stage "2/5 codec (fit, analysis, training, tokens)"
 nice -n 19 $py "$here/train_codec.py" --data "$WORK/data" --out "$WORK/codec" --steps "$CODEC_STEPS" --max-train "$CODEC_PIECES"
 
 stage "3/5 token LM"
-nice -n 19 $py "$here/train_token_lm.py" --tokens "$WORK/codec/tokens" --out "$WORK/lm" --steps "$LM_STEPS"
+nice -n 19 $py "$here/train_token_lm.py" --codec "$WORK/codec/codec.pt" --tokens "$WORK/codec/tokens" --out "$WORK/lm" --steps "$LM_STEPS"
 
 stage "4/5 export"
 nice -n 19 $py "$here/export_piano3.py" --codec "$WORK/codec/codec.pt" --lm "$WORK/lm/lm.pt" --tokens "$WORK/codec/tokens" --out "$OUT"
@@ -37,6 +37,6 @@ stage "5/5 evaluate (dev, test, real music; beside sostenuto-piano 2.2.0)"
 card=(); [ "$OUT" = "$root/models/piano3" ] && card=(--card "$root/docs/model-card-piano3.md" --png-dir "$root/docs/model-card-piano3")
 for split in eval_ test_ real_; do
   nice -n 19 $py "$here/evaluate.py" --data "$WORK/data" --pieces "$split" --codec "$WORK/codec/codec.pt" \
-    --model "3.0.0=$OUT" --model "2.2.0=$root/models/piano" --out "$WORK/eval_$split" "${card[@]}"
+    --model "3.1.0=$OUT" --model "2.2.0=$root/models/piano" --out "$WORK/eval_$split" "${card[@]}"
 done
 stage "done"

@@ -29,7 +29,7 @@ from token_lm import HIDDEN, LOOKAHEAD, TokenLMStep, load_lm  # noqa: E402
 from train_codec import resynthesize  # noqa: E402
 from train_token_lm import history, windows  # noqa: E402
 
-VERSION = "3.0.0"
+VERSION = "3.1.0"
 SAMPLING = {"temperature": 0.6, "topK": 0, "topP": 1.0}   # chosen on the dev set (eval_03: 0.3..1.0)
 # Chunked against whole decoding: the difference (only inside the cross-faded overlap frames,
 # where the earlier chunk had no lookahead yet) must stay this far below the signal.
@@ -49,8 +49,8 @@ def manifest():
         "formatVersion": 1,
         "name": "sostenuto-piano",
         "version": VERSION,
-        "description": "Piano trained in this repository (training/build_piano3.sh): a GRU token language model "
-                       "sampled frame by frame from MIDI features, over a learned codec (FSQ tokens of 10 ms frames "
+        "description": "Piano trained in this repository (training/build_piano3.sh): a token language model (a GRU "
+                       "and band-local heads that read the keys of their band) sampled frame by frame from MIDI features, over a learned codec (FSQ tokens of 10 ms frames "
                        "decoded by a network into the controls of a clock-phased oscillator bank, filtered noise and "
                        "transient atoms), trained on FluidSynth renders of procedurally generated piano MIDI. "
                        "See docs/model-card-piano3.md.",

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Stage 3 of sostenuto-piano 3: train the token LM (token_lm.py) by cross-entropy on the codec's tokens.
 
-    /usr/bin/python3 training/train_token_lm.py --tokens training/work3/codec/tokens --out training/work3/lm
+    /usr/bin/python3 training/train_token_lm.py --codec training/work3/codec/codec.pt \
+        --tokens training/work3/codec/tokens --out training/work3/lm
 
 Training pieces are `train_*`; `eval_*` are the dev set (watched during training: NLL per token);
 `test_*` and `real_*` are read only by the final report, never by a design choice. Sequences of SEQ
@@ -28,7 +29,7 @@ torch = nice_torch()
 # made the loss NaN within 25 steps. The native kernels are exact and repeatable.
 torch.backends.mkldnn.enabled = False
 import torch.nn.functional as F  # noqa: E402
-from token_lm import LOOKAHEAD, TokenLM, corrupt_history, load_lm  # noqa: E402
+from token_lm import LOOKAHEAD, TokenLM, band_keys_of, corrupt_history  # noqa: E402
 
 SEQ, WARM, BATCH = 240, 40, 8
 
@@ -86,24 +87,30 @@ def nll(lm, pieces):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--codec", required=True, help="codec.pt: its oscillator bank decides which keys each band's head reads")
     ap.add_argument("--tokens", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--init", default=None, help="start from these LM weights (e.g. a committed checkpoint)")
+    ap.add_argument("--init", default=None, help="start from the weights of this LM (lm.pt or a checkpoint) that "
+                    "have the same name and shape here (e.g. a committed checkpoint, or an older LM's GRU)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     log = run_log(args.out)
 
     train, dev = load(args.tokens, "train_"), load(args.tokens, "eval_")
     torch.manual_seed(args.seed)
-    lm = TokenLM()
+    lm = TokenLM(band_keys_of(dc.load_codec(args.codec)))
     opt = torch.optim.Adam(lm.parameters(), lr=2e-3)
     ck, final = os.path.join(args.out, "ckpt.pt"), os.path.join(args.out, "lm.pt")
     step = 0
     if args.init and not os.path.exists(ck):
-        lm.load_state_dict(load_lm(args.init).state_dict())
-        log(f"initialised from {args.init}")
+        st = torch.load(args.init)
+        st = st.get("model", st)
+        own = lm.state_dict()
+        same = {k: v for k, v in st.items() if k in own and own[k].shape == v.shape}
+        lm.load_state_dict(same, strict=False)
+        log(f"initialised from {args.init}: {sorted(same)}; new: {sorted(set(own) - set(same))}")
     if os.path.exists(final):
         lm.load_state_dict(torch.load(final))
         step = args.steps
