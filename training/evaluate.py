@@ -11,6 +11,8 @@ choice reads, `real_` real piano music (MuseScore's demo scores played by the pi
 by side with the FluidSynth reference:
 
 * each --model LABEL=DIR - `sostenuto render PIECE.mid --model DIR` (48 kHz, resampled to 24 kHz here)
+* analysis - a learned codec's oscillators driven straight by its analysis of the reference (no encoder,
+            quantiser or decoder): the bound of the codec's front end, what its tokens could at best carry
 * codec   - resynthesis of the reference through the codec (--codec): the upper bound of any LM on it.
             A learned codec (ddsp_codec.py, sostenuto-piano 3) decodes its tokens of the reference;
             the parametric codec of 2.x (pcodec.py) analyses with the MIDI, quantises and decodes
@@ -309,6 +311,28 @@ def learned_codec_bound(codec_path, tokens_dir):
     return run
 
 
+def learned_codec_front_end(codec_path):
+    """The codec's oscillators played with the amplitudes its analysis read from the reference
+    (CODEC's dir/an/NAME.npz, written by train_codec.py): no noise, atoms, encoder or quantiser."""
+    from common import nice_torch
+    torch = nice_torch()
+    import ddsp_codec as dc
+    codec = dc.load_codec(codec_path)
+    an = os.path.join(os.path.dirname(codec_path), "an")
+
+    def run(name, ref, silent, feat):
+        z = np.load(os.path.join(an, name + ".npz"))
+        amp = np.exp(z["osc"].astype(np.float32)) - 1e-4
+        amp[z["silent"]] = 0.0                                   # the codec's own silence (its frames, not 20 ms ones)
+        o = torch.tensor(np.concatenate([np.zeros_like(amp[:1]), amp]))[None]
+        T = len(amp)
+        with torch.no_grad():
+            y = codec.synth(o, torch.zeros(1, T + 1, dc.N_NOISE), torch.zeros(1, T + 1, dc.N_ATOMS),
+                            torch.zeros(1, dtype=torch.int64))[0].numpy()
+        return np.clip(y, -1, 1)
+    return run
+
+
 def parametric_codec_bound(codec_path):
     """Resynthesis through 2.x's parametric codec (it reads the MIDI in its analysis)."""
     from common import nice_torch
@@ -342,12 +366,17 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     engine = find_engine(args.engine)
     models = [m.split("=", 1) if "=" in m else (os.path.basename(m.rstrip("/")), m) for m in args.model]
+    front_end = None
     if "B" in torch.load(args.codec):
         bound = learned_codec_bound(args.codec, args.codec_tokens or os.path.join(os.path.dirname(args.codec), "tokens"))
+        if os.path.isdir(os.path.join(os.path.dirname(args.codec), "an")):
+            front_end = learned_codec_front_end(args.codec)
     else:
         bound = parametric_codec_bound(args.codec)
     labels = [l for l, _ in models]
-    systems = labels + ["codec", "sine"]
+    systems = labels + (["analysis"] if front_end else []) + ["codec", "sine"]
+    titles = {"analysis": "codec front end (analysis to oscillators)", "codec": "codec resynthesis (upper bound)",
+              "sine": "additive sines (lower bound)"}
     every = systems + ["reference"]
     acc = {s: {"logmel": [], "mrstft": [], "chroma": [], "hit": 0, "hit_level": 0, "notes": 0, "spur": 0, "act": 0,
                "leak": 0, "quiet": 0, "vel_pitch": float("nan"), "pedal_db": float("nan"), "loud": [], "rise": []}
@@ -372,6 +401,8 @@ def main():
                                            args.seed, args.engine_args.split())
             speeds.append((name, label, n / SR, secs, speed))
             outs[label] = y
+        if front_end:
+            outs["analysis"] = front_end(name, ref, silent, feat)
         outs["codec"] = bound(name, ref, silent, feat)
         sine = sine_render(feat, n)
         outs["sine"] = sine * np.sqrt((ref ** 2).mean() / ((sine ** 2).mean() + 1e-12))
@@ -410,7 +441,7 @@ def main():
             seg = slice(0, min(n, 12 * SR))
             png(os.path.join(pdir, f"spectrogram_{name}.png"), [logmel(outs[s][seg]) for s in ["reference"] + systems],
                 ["FluidSynth reference"] + [f"engine render ({l})" for l in labels] +
-                ["codec resynthesis (upper bound)", "additive sines (lower bound)"])
+                [titles[s] for s in systems[len(labels):]])
             # attack close-up: the first isolated note, 60 ms before to 400 ms after its onset
             iso = [f for f, _, _ in notes if sum(abs(g - f) * HOP / SR < 0.3 for g, _, _ in notes) == 1 and f > 5]
             if iso:
@@ -419,7 +450,7 @@ def main():
                 png(os.path.join(pdir, f"attack_{name}.png"),
                     [logmel(outs[s][seg], n_fft=512, hop=48) for s in ["reference"] + systems],
                     ["FluidSynth reference"] + [f"engine render ({l})" for l in labels] +
-                    ["codec resynthesis (upper bound)", "additive sines (lower bound)"])
+                    [titles[s] for s in systems[len(labels):]])
         print(f"{name}: logmel " + ", ".join(f"{s} {acc[s]['logmel'][-1]:.3f}" for s in systems), flush=True)
     res = {}
     for s in every:
@@ -451,8 +482,7 @@ def main():
             ("attack rise, p90 (ms)", "attack_rise_ms_p90", "{:.1f}"),
             ("silence leak (frames > -60 dBFS / silent frames)", None, None),
             ("pedal tail level vs reference (dB)", "pedal_tail_db_vs_ref", "{:+.1f}")]
-    heads = [f"engine: {l}" for l in labels] + ["codec resynthesis (upper bound)", "additive sines (lower bound)",
-                                                 "FluidSynth reference"]
+    heads = [f"engine: {l}" for l in labels] + [titles[s] for s in systems[len(labels):]] + ["FluidSynth reference"]
     md = ["| metric | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     for label, key, fmt in rows:
         if key is None:
