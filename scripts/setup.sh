@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm cmake g++ libgtest-dev ardour
               pkg-config jackd2 libjack-jackd2-dev)
 if [ "${SOSTENUTO_TRAINING:-0}" = 1 ]; then
-  APT_PACKAGES+=(python3-torch python3-onnx python3-pil)  # python3-pil: the model card's spectrogram PNGs
+  # python3-pil: the model card's spectrogram PNGs; musescore3 (+ its demo scores) and musescore-common:
+  # the real piano music of the piano's test set (training/gen_data.py exports the demo scores to MIDI)
+  APT_PACKAGES+=(python3-torch python3-onnx python3-pil musescore3 musescore3-common musescore-common)
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
