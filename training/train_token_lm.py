@@ -32,6 +32,14 @@ import torch.nn.functional as F  # noqa: E402
 from token_lm import LOOKAHEAD, TokenLM, band_keys_of, corrupt_history  # noqa: E402
 
 SEQ, WARM, BATCH = 240, 40, 8
+# Scheduled sampling, in parallel form (Duckworth et al. 2019): a first, gradient-free pass samples
+# each frame's tokens from the model given the true history; the scored pass then reads those samples
+# as its history in a fraction of the frames (SAMPLED_HISTORY, ramped in over the first half of the
+# steps), so it learns to go on from its own mistakes: a missed onset, a band that drifted.
+# Why: teacher-forced, the band heads learn to copy their previous token (it is right most of the
+# time), and free-running they then follow their own errors: at 175 steps without it, NLL 0.51 but
+# note recall 11.8 % on eval_00, below the global-only LM's 29.4 %.
+SAMPLED_HISTORY, SAMPLE_TEMPERATURE = 0.5, 1.0
 
 
 def load(tokdir, prefix):
@@ -71,6 +79,19 @@ def batch(pieces, rng):
         mask.append(m)
     t = torch.tensor
     return t(np.stack(prev)), t(np.stack(cond)), t(np.stack(tgt)), t(np.stack(mask))
+
+
+@torch.no_grad()
+def with_sampled_history(lm, hist, cond, rate, gen):
+    """The history with `rate` of its frames (all codebooks of a frame together) replaced by the
+    model's own samples of the frame before, drawn given `hist`."""
+    logits, _ = lm(hist, cond)
+    probs = torch.softmax(logits[:, :-1] / SAMPLE_TEMPERATURE, -1)            # frames 0 .. T-2 -> history of 1 .. T-1
+    drawn = torch.multinomial(probs.reshape(-1, dc.V), 1, generator=gen).reshape(probs.shape[:-1])
+    use = torch.rand(hist.shape[0], hist.shape[1] - 1, 1, generator=gen) < rate
+    out = hist.clone()
+    out[:, 1:] = torch.where(use, drawn, hist[:, 1:])
+    return out
 
 
 @torch.no_grad()
@@ -129,7 +150,11 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         prev, cond, tgt, mask = batch(train, rng)
-        logits, _ = lm(corrupt_history(prev, gen), cond)
+        hist = corrupt_history(prev, gen)
+        rate = SAMPLED_HISTORY * min(1.0, step / (0.5 * args.steps))
+        if rate > 0:
+            hist = with_sampled_history(lm, hist, cond, rate, gen)
+        logits, _ = lm(hist, cond)
         ce = F.cross_entropy(logits.reshape(-1, dc.V), tgt.reshape(-1), reduction="none").reshape(tgt.shape)
         loss = (ce.mean(-1) * mask).sum() / mask.sum()
         opt.zero_grad()
