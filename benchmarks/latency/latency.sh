@@ -7,8 +7,11 @@
 # each key's onset of output energy. Not part of `make test`; `make bench-latency` runs it.
 #
 #   benchmarks/latency/latency.sh [--blocks "64 128 256"] [--paths "plugin jack"] [--keys 12]
-#       [--latency-mode live|studio] [--rate 48000] [--check MARGIN_MS] [--out DIR] [--build-dir build]
+#       [--latency-mode live|studio|auto] [--rate 48000] [--check MARGIN_MS] [--out DIR] [--build-dir build]
 #
+# The keys are played into a stopped transport (the test host's --stopped; the dummy JACK
+# server's transport never rolls): in auto mode that is the live path, beside the studio
+# session whose latency is reported (D in the table is the reported one, the studio D).
 # --check MARGIN_MS: fail unless every key sounds, within D + one buffer + MARGIN_MS (the smoke
 # test's assertion; D is the latency the plug-in or sostenuto-jack reported).
 set -euo pipefail
@@ -72,7 +75,7 @@ onsets() {  # WAV OFFSET BLOCK REPORTED LABEL UNDERRUNS
 plugin_run() {
   local block="$1" base="$work/plugin-$1"
   if ! SOSTENUTO_VST3_LOG=0 nice -n 0 "$host" --plugin "$bundle" --midi "$work/keys.txt" -o "$base.wav" --rate "$rate" \
-      --block "$block" --mode realtime --paced --tail 1 --latency-mode "$latency_mode" --engine-socket "$socket" \
+      --block "$block" --mode realtime --paced --stopped --tail 1 --latency-mode "$latency_mode" --engine-socket "$socket" \
       --require-engine --stats-json "$base.stats.json" > "$base.txt" 2>&1; then
     echo "latency.sh: the test host failed:" >&2; cat "$base.txt" >&2; exit 1
   fi
