@@ -8,7 +8,8 @@ namespace sostenuto::bridge {
 InstrumentPaths::InstrumentPaths(EngineStream& reported, EngineStream* live_beside, bool fade_in_first_audio)
     : reported_(reported, fade_in_first_audio),
       live_(live_beside != nullptr ? *live_beside : static_cast<EngineStream&>(no_engine_), true),
-      have_live_(live_beside != nullptr) {
+      have_live_(live_beside != nullptr),
+      live_stream_(live_beside) {
     reset(InstrumentCore::Stream{}, 1024);
 }
 
@@ -80,7 +81,14 @@ void InstrumentPaths::begin_block(std::uint32_t frames, bool offline, std::uint6
     // given - note-offs of keys it holds - is sent and tracked) and its clock
     // skips the frames at the end: it renders nothing for a bounce.
     if (auto_) live_.begin_block(offline ? 0 : frames, false, host_time);
-    const RenderPath path = path_for(choice, host_);
+    set_path(path_for(choice, host_));
+}
+
+// The block's path for new note-ons. In Auto, while the live session is not
+// running (still starting, or its engine is being replaced), the live path's
+// note-ons take the studio path: heard late rather than not at all.
+void InstrumentPaths::set_path(RenderPath path) noexcept {
+    if (auto_ && path == RenderPath::live && live_stream_->state() != EngineState::running) path = RenderPath::studio;
     if (have_path_ && path != path_) counters_.path_changes.fetch_add(1, std::memory_order_relaxed);
     path_ = path;
     have_path_ = true;
@@ -100,11 +108,7 @@ void InstrumentPaths::set_transport(bool playing, bool recording, std::int64_t p
     reported_.set_transport(playing, position);
     host_.playing = playing;
     host_.recording = recording;
-    const RenderPath path = path_for(choice_.load(std::memory_order_relaxed), host_);
-    if (path != path_) counters_.path_changes.fetch_add(1, std::memory_order_relaxed);
-    path_ = path;
-    router_.set_path(path);
-    current_path_.store(path, std::memory_order_relaxed);
+    set_path(path_for(choice_.load(std::memory_order_relaxed), host_));
 }
 
 void InstrumentPaths::add_event(std::uint32_t offset, std::uint8_t status, std::uint8_t data1, std::uint8_t data2) noexcept {

@@ -202,6 +202,26 @@ TEST_F(Auto, TimelinePlaybackIsTheStudioSessionAlone) {
     EXPECT_TRUE(differs);
 }
 
+// While the live session does not run (its engine died, or it is still
+// starting), a key into a stopped host takes the studio path: late, not lost;
+// it ends there after the live session is back, and the next key goes live.
+TEST_F(Auto, UntilTheLiveSessionRunsLiveKeysTakeTheStudioPath) {
+    run(kStopped);
+    live.kill();
+    run(kStopped, V3_REALTIME, [](PluginInstance& p) { p.input_events().add(note_on(0, 60, 0.8f, 0)); });
+    live.welcome();
+    run(kStopped, V3_REALTIME, [](PluginInstance& p) {
+        p.input_events().add(note_off(0, 60, 0.5f, 0));
+        p.input_events().add(note_on(0, 62, 0.8f, 1));
+    });
+    const auto s = notes(studio), l = notes(live);
+    ASSERT_EQ(s.size(), 2u);
+    EXPECT_EQ(s[0].data1, 60);
+    EXPECT_EQ(s[1].status, 0x80);
+    ASSERT_EQ(l.size(), 1u);
+    EXPECT_EQ(l[0].data1, 62);
+}
+
 TEST_F(Auto, LiveAndStudioStayExplicitChoicesWithOneSession) {
     void* c = plugin->controller();
     ASSERT_NE(c, nullptr);

@@ -14,6 +14,8 @@
 //    (stream time s plays render time s - D_studio) plus the live session's
 //    (render time s - D_live): a key played into a stopped host sounds after
 //    D_live, not D_studio, while the latency the host is told stays D_studio.
+//  - While the live session is not running (starting, or its engine being
+//    replaced), the live path's note-ons take the studio path: late, not lost.
 //  - The live session's output is mixed while its path is the block's path,
 //    while it holds keys, and for live_tail_seconds after its last note, and
 //    faded in and out over a block; not during offline blocks (the live
@@ -110,6 +112,8 @@ private:
     InstrumentCore reported_;
     InstrumentCore live_;   // over live_beside (or the reported stream, unused, when there is none)
     const bool have_live_;
+    EngineStream* const live_stream_;  // live_beside, or null
+    void set_path(RenderPath path) noexcept;
     std::atomic<LatencyChoice> choice_{default_latency_choice};
     std::atomic<RenderPath> current_path_{RenderPath::studio};
     PathRouter router_;
