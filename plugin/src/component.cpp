@@ -295,7 +295,9 @@ int32_t Component::get_stats(sostenuto_stats* out) {
     s.latency_change_requests = counters_.latency_change_requests.load();
     s.engine_state = static_cast<std::uint32_t>(state);
     s.engine_pid = link_->engine_pid();
-    s.engine_launches = link_counters.engine_launches;
+    // Engines this instance started, by either link (in Auto the live one may
+    // be the first to find the engine gone and start the next).
+    s.engine_launches = link_counters.engine_launches + (live_link_ ? live_link_->counters().engine_launches : 0u);
     s.sessions_lost = link_counters.sessions_lost;
     s.session_recoveries = core.session_recoveries;
     s.events_resent = core.events_resent;

@@ -168,9 +168,11 @@ bool Component::start_engine() {
     }
     link_started_ = true;
     link_config_ = config;
-    start_live_link(config);
     session_fresh_.store(true);
     bool running = link_->wait_for_session(std::chrono::milliseconds(connect_wait_ms_));
+    // Auto's live session after the reported one is up (or given up on), so
+    // that the reported link is the one that starts an engine when none runs.
+    start_live_link(config);
     if (running) {
         // The session's D, now: on_engine_event() may not have run yet (the link
         // reports the state first), and the host asks for the latency next.
