@@ -126,6 +126,8 @@ def main():
     p.add_argument("--underruns", default="?")
     p.add_argument("--json")
     p.add_argument("--check", type=float, metavar="MARGIN_MS")
+    p.add_argument("--check-within", type=float, metavar="MS",
+                   help="fail unless every key sounds within one buffer + MS, whatever D was reported (Auto: the live path)")
     a = p.parse_args()
 
     rate, channels = read_float_wav(a.wav)
@@ -152,6 +154,13 @@ def main():
         with open(a.json, "w") as f:
             json.dump({"label": a.label, "rate": rate, "block": a.block, "reported_latency_samples": a.reported,
                        "underruns": a.underruns, "keys": keys}, f, indent=1)
+    if a.check_within is not None:
+        limit = a.block + a.check_within * rate / 1000.0
+        bad = [k for k in keys if k["onset"] is None or k["latency_samples"] > limit]
+        if bad:
+            print(f"onsets.py: {len(bad)} of {len(keys)} keys without an onset within one buffer + {a.check_within} ms "
+                  f"({ms(limit):.2f} ms; reported D {ms(a.reported):.2f} ms)", file=sys.stderr)
+            sys.exit(1)
     if a.check is not None:
         limit = a.reported + a.block + a.check * rate / 1000.0
         bad = [k for k in keys if k["onset"] is None or k["latency_samples"] > limit]

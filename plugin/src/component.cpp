@@ -253,7 +253,9 @@ v3_result Component::notify(v3_message** message) {
     std::int64_t mode = 0;
     double lookahead_ms = 0;
     if (message_get_int(message, "mode", mode))
-        norm_[kParamLatencyMode].store(mode != 0 ? 1.0 : 0.0, std::memory_order_relaxed);
+        norm_[kParamLatencyMode].store(
+            latency_choice_to_normalized(bridge::latency_choice_from(mode >= 0 ? static_cast<std::uint32_t>(mode) : 99u)),
+            std::memory_order_relaxed);
     if (message_get_float(message, "lookaheadMs", lookahead_ms))
         norm_[kParamLookahead].store(plain_to_normalized(kParamLookahead, lookahead_ms), std::memory_order_relaxed);
     publish_settings();
@@ -293,7 +295,9 @@ int32_t Component::get_stats(sostenuto_stats* out) {
     s.latency_change_requests = counters_.latency_change_requests.load();
     s.engine_state = static_cast<std::uint32_t>(state);
     s.engine_pid = link_->engine_pid();
-    s.engine_launches = link_counters.engine_launches;
+    // Engines this instance started, by either link (in Auto the live one may
+    // be the first to find the engine gone and start the next).
+    s.engine_launches = link_counters.engine_launches + (live_link_ ? live_link_->counters().engine_launches : 0u);
     s.sessions_lost = link_counters.sessions_lost;
     s.session_recoveries = core.session_recoveries;
     s.events_resent = core.events_resent;
@@ -323,7 +327,7 @@ void Component::reset_stream_state() {
     stream.sample_rate = sample_rate_or_default();
     stream.reported_latency = latency_answer();
     stream.engine_expected = link_started_ && (engine_expected_ || link_->state() == EngineState::running);
-    core_.reset(stream);
+    core_.reset(stream, max_block_ > 0 ? static_cast<std::uint32_t>(max_block_) : 1024u);
 }
 
 void Component::log_offline(void*, bridge::InstrumentCore::OfflineGaveUp what, std::uint64_t stream_time,
@@ -433,7 +437,8 @@ v3_result Component::process(v3_process_data* data) {
 
     core_.begin_block(static_cast<std::uint32_t>(frames), data->process_mode == V3_OFFLINE);
     if (const v3_process_context* ctx = data->ctx)
-        core_.set_transport((ctx->state & V3_PROCESS_CTX_PLAYING) != 0, ctx->project_time_in_samples);
+        core_.set_transport((ctx->state & V3_PROCESS_CTX_PLAYING) != 0, (ctx->state & V3_PROCESS_CTX_RECORDING) != 0,
+                            ctx->project_time_in_samples);
     // Controllers first: at the same sample, a pedal or all-notes-off goes ahead of a note.
     collect_param_changes(data->input_params);
     collect_events(data->input_events);

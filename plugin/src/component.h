@@ -28,7 +28,7 @@
 
 #include "engine_link.h"
 #include "plugin_state.h"
-#include "sostenuto/bridge/instrument_core.h"
+#include "sostenuto/bridge/instrument_paths.h"
 #include "sostenuto/vst3/diagnostics.h"
 #include "vst3_abi.h"
 
@@ -44,7 +44,9 @@ public:
     static constexpr double kReleaseTailSeconds = 2.0;  // getTailSamples: D + this
     static constexpr std::uint64_t kServiceIntervalMs = 100;  // the run-loop timer, when the host has a run loop
 
-    explicit Component(std::unique_ptr<EngineLink> link);
+    // `live_link`: Auto's live session beside the reported one (null: Auto
+    // plays everything on the reported session, as Studio does).
+    explicit Component(std::unique_ptr<EngineLink> link, std::unique_ptr<EngineLink> live_link = nullptr);
     ~Component() override;
 
     v3_result query_interface(const v3_tuid iid, void** obj);
@@ -108,6 +110,9 @@ private:
     std::uint32_t latency_answer() const noexcept;
     std::uint32_t estimated_latency(const LatencyKey& key) const noexcept;
     EngineConfig make_config() const;
+    EngineConfig make_live_config(const EngineConfig& reported) const;
+    void start_live_link(const EngineConfig& reported);
+    void on_live_engine_event(const EngineEvent& event);
     bool start_engine();
     void stop_engine();
     void notify_latency_if_changed();
@@ -137,9 +142,11 @@ private:
     void* peer_ = nullptr;          // v3_connection_point** (a host proxy or our controller)
     void* run_loop_ = nullptr;      // v3_run_loop** (IRunLoop), when the host context offers one
     bool timer_registered_ = false;
-    std::unique_ptr<EngineLink> link_;
-    bridge::InstrumentCore core_;  // over *link_
+    std::unique_ptr<EngineLink> link_;       // the session whose latency the host is told
+    std::unique_ptr<EngineLink> live_link_;  // Auto's live session beside it (may be null)
+    bridge::InstrumentPaths core_;  // over *link_ (and *live_link_ in Auto)
     bool link_started_ = false;
+    bool live_link_started_ = false;
     bool engine_expected_ = false;  // a session runs, or the engine is still starting (no attempt failed)
     EngineConfig link_config_;
     std::uint32_t connect_wait_ms_ = 3000;  // how long activation waits for a session

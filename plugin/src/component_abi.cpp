@@ -126,7 +126,7 @@ std::uint32_t env_ms(const char* name, std::uint32_t fallback) {
 
 }  // namespace
 
-Component::Component(std::unique_ptr<EngineLink> link)
+Component::Component(std::unique_ptr<EngineLink> link, std::unique_ptr<EngineLink> live_link)
     : component_slot_{component_vtable(), this},
       processor_slot_{processor_vtable(), this},
       connection_slot_{connection_vtable(), this},
@@ -134,7 +134,8 @@ Component::Component(std::unique_ptr<EngineLink> link)
       diagnostics_slot_{diagnostics_vtable(), this},
       timer_slot_{timer_vtable(), this},
       link_(link ? std::move(link) : std::make_unique<NullEngineLink>()),
-      core_(*link_, /*fade_in_first_audio=*/false) {  // a bounce equals the engine's render from sample 0
+      live_link_(std::move(live_link)),
+      core_(*link_, live_link_.get(), /*fade_in_first_audio=*/false) {  // a bounce equals the engine's render from sample 0
     core_.set_offline_wait(std::chrono::milliseconds(env_ms("SOSTENUTO_OFFLINE_TIMEOUT_MS", 30000)));
     core_.set_offline_log(&Component::log_offline, this);
     connect_wait_ms_ = env_ms("SOSTENUTO_CONNECT_TIMEOUT_MS", 3000);

@@ -21,7 +21,7 @@ PluginSettings Component::settings_now() const noexcept {
     PluginSettings s;
     s.gain_db = normalized_to_plain(kParamGain, norm_[kParamGain].load(std::memory_order_relaxed));
     s.temperature = normalized_to_plain(kParamTemperature, norm_[kParamTemperature].load(std::memory_order_relaxed));
-    s.latency_mode = normalized_to_plain(kParamLatencyMode, norm_[kParamLatencyMode].load(std::memory_order_relaxed)) >= 0.5;
+    s.latency_mode = static_cast<int>(normalized_to_latency_choice(norm_[kParamLatencyMode].load(std::memory_order_relaxed)));
     s.lookahead_ms = normalized_to_plain(kParamLookahead, norm_[kParamLookahead].load(std::memory_order_relaxed));
     return s;
 }
@@ -37,6 +37,7 @@ void Component::store_settings(const PluginSettings& s) noexcept {
 // The engine parameters (plain values) and the gain, as the core will send
 // and apply them from the next block on.
 void Component::publish_settings() noexcept {
+    core_.set_choice(normalized_to_latency_choice(norm_[kParamLatencyMode].load(std::memory_order_relaxed)));
     for (std::uint32_t id = 0; id < kMainParamCount; ++id) {
         const double plain = normalized_to_plain(id, norm_[id].load(std::memory_order_relaxed));
         if (id == kParamGain)
@@ -54,7 +55,8 @@ Component::LatencyKey Component::latency_key_now() const noexcept {
     const PluginSettings s = settings_now();
     LatencyKey key;
     key.sample_rate = sample_rate_or_default();
-    key.latency_mode = s.latency_mode;
+    // The reported session's mode: Studio and Auto report the same studio latency.
+    key.latency_mode = static_cast<int>(bridge::reported_session_mode(bridge::latency_choice_from(static_cast<std::uint32_t>(s.latency_mode))));
     // Live mode plays with no lookahead (L = 0); the Lookahead parameter is the studio mode's.
     key.lookahead_samples =
         s.latency_mode != 0 ? static_cast<std::uint32_t>(std::lround(s.lookahead_ms * key.sample_rate / 1000.0)) : 0u;
@@ -91,6 +93,42 @@ EngineConfig Component::make_config() const {
     return c;
 }
 
+// Auto's live session: the reported session's settings in live mode (no
+// lookahead, one block and 2 ms of slack), under its own instance id.
+EngineConfig Component::make_live_config(const EngineConfig& reported) const {
+    EngineConfig c = reported;
+    c.process_mode = ProcessMode::realtime;  // it is never driven offline
+    c.latency_mode = LatencyMode::live;
+    c.requested_lookahead_samples = 0;
+    c.compute_slack_samples = bridge::compute_slack_samples(LatencyMode::live, c.sample_rate, c.max_block_size);
+    c.instance_id = reported.instance_id ^ 1u;
+    return c;
+}
+
+// Starts (or keeps, or stops) Auto's live link beside the reported one. It
+// does not wait for its session: until it runs, keys played live are tracked
+// and told to it when it does (the instrument core's re-send).
+void Component::start_live_link(const EngineConfig& reported) {
+    const bool wanted = live_link_ != nullptr && bridge::needs_live_beside(normalized_to_latency_choice(
+                                                     norm_[kParamLatencyMode].load(std::memory_order_relaxed)));
+    if (!wanted) {
+        if (live_link_started_) live_link_->stop();
+        live_link_started_ = false;
+        return;
+    }
+    std::string error;
+    live_link_started_ = live_link_->start(make_live_config(reported),
+                                           [this](const EngineEvent& event) { on_live_engine_event(event); }, error);
+    if (!live_link_started_) log_message("Auto: no live session (%s); keys played live take the studio path's latency", error.c_str());
+}
+
+// The live link's thread: only the log; its latency is never the host's.
+void Component::on_live_engine_event(const EngineEvent& event) {
+    if (event.state == EngineState::running)
+        log_message("Auto: live session %llu beside the studio one, latency %u samples",
+                    static_cast<unsigned long long>(event.epoch), event.total_latency_samples);
+}
+
 void Component::set_error(const std::string& error) {
     std::lock_guard<std::mutex> lock(error_mutex_);
     last_error_ = error;
@@ -103,7 +141,10 @@ void Component::set_error(const std::string& error) {
 // the engine's.
 bool Component::start_engine() {
     const EngineConfig config = make_config();
-    if (link_started_ && session_fresh_.load() && config == link_config_) return link_->state() == EngineState::running;
+    const bool live_wanted = live_link_ != nullptr && bridge::needs_live_beside(normalized_to_latency_choice(
+                                                          norm_[kParamLatencyMode].load(std::memory_order_relaxed)));
+    if (link_started_ && session_fresh_.load() && config == link_config_ && live_link_started_ == live_wanted)
+        return link_->state() == EngineState::running;
     stop_engine();
     {
         std::lock_guard<std::mutex> lock(latency_mutex_);
@@ -129,6 +170,9 @@ bool Component::start_engine() {
     link_config_ = config;
     session_fresh_.store(true);
     bool running = link_->wait_for_session(std::chrono::milliseconds(connect_wait_ms_));
+    // Auto's live session after the reported one is up (or given up on), so
+    // that the reported link is the one that starts an engine when none runs.
+    start_live_link(config);
     if (running) {
         // The session's D, now: on_engine_event() may not have run yet (the link
         // reports the state first), and the host asks for the latency next.
@@ -152,6 +196,8 @@ bool Component::start_engine() {
 void Component::stop_engine() {
     if (link_started_) link_->stop();
     link_started_ = false;
+    if (live_link_started_) live_link_->stop();
+    live_link_started_ = false;
     session_fresh_.store(false);
 }
 

@@ -240,7 +240,7 @@ v3_result Controller::set_parameter_normalised(v3_param_id id, double normalized
         // then ask the host to re-read the latency.
         if (peer_ != nullptr) {
             void* message = create_message(host_context_, kMessageLatencySettings);
-            message_set_int(message, "mode", values_[kParamLatencyMode] >= 0.5 ? 1 : 0);
+            message_set_int(message, "mode", static_cast<std::int64_t>(normalized_to_latency_choice(values_[kParamLatencyMode])));
             message_set_float(message, "lookaheadMs", normalized_to_plain(kParamLookahead, values_[kParamLookahead]));
             vtable_of<v3_connection_point_cpp>(peer_)->point.notify(peer_, static_cast<v3_message**>(message));
             release_interface(message);

@@ -132,5 +132,9 @@ using EngineLinkFactory = std::function<std::unique_ptr<EngineLink>()>;
 // built in, else NullEngineLink. Tests that link the shim's code directly may
 // replace it (before creating components).
 EngineLinkFactory& engine_link_factory();
+// Auto's live link beside it (bridge::InstrumentPaths). Tests that replace
+// engine_link_factory() set this too, or empty it (no live link: Auto plays
+// everything on the one link, as Studio does).
+EngineLinkFactory& live_engine_link_factory();
 
 }  // namespace sostenuto::vst3

@@ -26,6 +26,17 @@ EngineLinkFactory& engine_link_factory() {
     return factory;
 }
 
+EngineLinkFactory& live_engine_link_factory() {
+    static EngineLinkFactory factory = []() -> std::unique_ptr<EngineLink> {
+#if SOSTENUTO_VST3_WITH_BRIDGE
+        return std::make_unique<BridgeEngineLink>();
+#else
+        return nullptr;
+#endif
+    };
+    return factory;
+}
+
 namespace {
 
 class Factory {
@@ -112,7 +123,7 @@ public:
         *instance = nullptr;
         try {
             if (iid_equal(class_id, kComponentClassId)) {
-                auto* component = new Component(engine_link_factory()());
+                auto* component = new Component(engine_link_factory()(), live_engine_link_factory() ? live_engine_link_factory()() : nullptr);
                 const v3_result result = component->query_interface(iid, instance);
                 component->release();  // the query's reference is the host's
                 return result;

@@ -12,7 +12,7 @@ namespace {
 constexpr MainParamInfo kMainParams[kMainParamCount] = {
     {kParamGain, "Output Gain", "Gain", "dB", -60.0, 12.0, 0.0, 0, false},
     {kParamTemperature, "Temperature", "Temp", "x model", 0.05, 2.0, 1.0, 0, false},  // a factor of the model's own temperature
-    {kParamLatencyMode, "Latency Mode", "Latency", "", 0.0, 1.0, 1.0, 1, true},  // studio by default
+    {kParamLatencyMode, "Latency Mode", "Latency", "", 0.0, 2.0, 2.0, 2, true},  // Live, Auto, Studio; Auto by default (plain: the choice number)
     {kParamLookahead, "Lookahead", "Lookahd", "ms", 0.0, 1000.0, 0.0, 0, false},
 };
 
@@ -89,8 +89,24 @@ bool is_known_param(std::uint32_t id) noexcept {
     return find_main_param(id) != nullptr || decode_midi_param(id, ch, cc);
 }
 
+double latency_choice_to_normalized(bridge::LatencyChoice choice) noexcept {
+    switch (choice) {
+        case bridge::LatencyChoice::live: return 0.0;
+        case bridge::LatencyChoice::automatic: return 0.5;
+        case bridge::LatencyChoice::studio: return 1.0;
+    }
+    return 0.5;
+}
+
+bridge::LatencyChoice normalized_to_latency_choice(double normalized) noexcept {
+    const double index = std::round(clamp01(normalized) * 2.0);
+    return index == 0.0 ? bridge::LatencyChoice::live
+                        : (index == 1.0 ? bridge::LatencyChoice::automatic : bridge::LatencyChoice::studio);
+}
+
 double normalized_to_plain(std::uint32_t id, double normalized) noexcept {
     const double n = clamp01(normalized);
+    if (id == kParamLatencyMode) return static_cast<double>(normalized_to_latency_choice(n));
     if (const MainParamInfo* p = find_main_param(id)) {
         if (p->step_count > 0) return p->min_plain + std::round(n * p->step_count) * (p->max_plain - p->min_plain) / p->step_count;
         return p->min_plain + n * (p->max_plain - p->min_plain);
@@ -101,6 +117,9 @@ double normalized_to_plain(std::uint32_t id, double normalized) noexcept {
 }
 
 double plain_to_normalized(std::uint32_t id, double plain) noexcept {
+    if (id == kParamLatencyMode)
+        return latency_choice_to_normalized(
+            bridge::latency_choice_from(plain >= 0.0 && plain <= 2.0 ? static_cast<std::uint32_t>(std::lround(plain)) : 99u));
     if (const MainParamInfo* p = find_main_param(id)) {
         double n = (plain - p->min_plain) / (p->max_plain - p->min_plain);
         n = clamp01(n);
@@ -149,7 +168,13 @@ std::string value_to_string(std::uint32_t id, double normalized) {
     switch (id) {
         case kParamGain: std::snprintf(text, sizeof text, "%.1f", plain); break;
         case kParamTemperature: std::snprintf(text, sizeof text, "%.2f", plain); break;
-        case kParamLatencyMode: return plain >= 0.5 ? "Studio" : "Live";
+        case kParamLatencyMode:
+            switch (bridge::latency_choice_from(static_cast<std::uint32_t>(plain))) {
+                case bridge::LatencyChoice::live: return "Live";
+                case bridge::LatencyChoice::studio: return "Studio";
+                case bridge::LatencyChoice::automatic: return "Auto";
+            }
+            return "Auto";
         case kParamLookahead: std::snprintf(text, sizeof text, "%.0f", plain); break;
         default: std::snprintf(text, sizeof text, "%.0f", plain); break;
     }
@@ -162,6 +187,7 @@ std::optional<double> string_to_normalized(std::uint32_t id, const std::string& 
     if (id == kParamLatencyMode) {
         if (t == "live") return 0.0;
         if (t == "studio") return 1.0;
+        if (t == "auto") return 0.5;
     }
     if (t.empty()) return std::nullopt;
     char* end = nullptr;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "sostenuto/bridge/latency_policy.h"
 #include "sostenuto/bridge/protocol_messages.h"
 
 namespace sostenuto::vst3 {
@@ -20,12 +21,18 @@ namespace sostenuto::vst3 {
 enum ParamId : std::uint32_t {
     kParamGain = 0,         // output gain, dB
     kParamTemperature = static_cast<std::uint32_t>(bridge::EngineParameter::temperature),    // sampling temperature
-    kParamLatencyMode = static_cast<std::uint32_t>(bridge::EngineParameter::latency_mode),  // 0 = Live, 1 = Studio
+    kParamLatencyMode = static_cast<std::uint32_t>(bridge::EngineParameter::latency_mode),  // a bridge::LatencyChoice
     kParamLookahead = static_cast<std::uint32_t>(bridge::EngineParameter::lookahead_ms),    // requested lookahead, ms
 };
 inline constexpr std::size_t kMainParamCount = 4;
 
-enum class LatencyModeValue : int { live = 0, studio = 1 };
+// The Latency Mode list as a host shows it: Live, Auto, Studio (normalised 0,
+// 0.5, 1; Live and Studio keep the normalised values they had before Auto, so
+// a host's stored value or automation of them means what it meant). Its plain
+// value is the bridge::LatencyChoice number (0 live, 1 studio, 2 auto), the
+// number saved states store and the engine parameter carries.
+double latency_choice_to_normalized(bridge::LatencyChoice choice) noexcept;
+bridge::LatencyChoice normalized_to_latency_choice(double normalized) noexcept;
 
 struct MainParamInfo {
     std::uint32_t id;

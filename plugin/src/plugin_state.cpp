@@ -50,7 +50,8 @@ PluginSettings sanitized(const PluginSettings& s) noexcept {
     PluginSettings out;
     out.gain_db = sane(s.gain_db, kParamGain);
     out.temperature = sane(s.temperature, kParamTemperature);
-    out.latency_mode = (s.latency_mode == 0 || s.latency_mode == 1) ? s.latency_mode : 1;
+    out.latency_mode = s.latency_mode >= 0 ? static_cast<int>(bridge::latency_choice_from(static_cast<std::uint32_t>(s.latency_mode)))
+                                           : static_cast<int>(bridge::default_latency_choice);
     out.lookahead_ms = sane(s.lookahead_ms, kParamLookahead);
     return out;
 }
@@ -98,8 +99,7 @@ StateParse parse_state(const std::uint8_t* data, std::size_t size, PluginSetting
     PluginSettings s;
     s.gain_db = get_f64(payload + 0);
     s.temperature = get_f64(payload + 8);
-    s.latency_mode = static_cast<int>(get_u32(payload + 16) & 0x7FFFFFFFu);
-    if (get_u32(payload + 16) > 1u) s.latency_mode = 1;
+    s.latency_mode = static_cast<int>(bridge::latency_choice_from(get_u32(payload + 16)));
     s.lookahead_ms = get_f64(payload + 20);
     out = sanitized(s);
     return StateParse::ok;

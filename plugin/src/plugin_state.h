@@ -6,7 +6,8 @@
 //   8      4    u32 version (little-endian), currently 1
 //   12     4    u32 payload size N (bytes), at most kMaxPayload
 //   16     N    payload; version 1 is 28 bytes:
-//                 f64 output gain (dB), f64 temperature, u32 latency mode, f64 lookahead (ms)
+//                 f64 output gain (dB), f64 temperature, u32 latency mode (0 live, 1 studio,
+//                 2 auto: bridge::LatencyChoice; a number it does not know reads as auto), f64 lookahead (ms)
 //   16+N   4    u32 CRC-32 (IEEE) of the payload
 //
 // Later versions only append payload fields, so any reader takes the fields it
@@ -20,12 +21,17 @@
 #include <cstdint>
 #include <vector>
 
+#include "sostenuto/bridge/latency_policy.h"
+
 namespace sostenuto::vst3 {
 
 struct PluginSettings {
     double gain_db = 0.0;
     double temperature = 1.0;
-    int latency_mode = 1;  // 0 live, 1 studio (the default: a DAW compensates the latency, and bounces equal renders)
+    // A bridge::LatencyChoice number: 0 live, 1 studio, 2 auto (the default:
+    // played keys on the live path, the timeline and bounces on the studio
+    // path). States saved before Auto existed hold 0 or 1 and load unchanged.
+    int latency_mode = static_cast<int>(bridge::default_latency_choice);
     double lookahead_ms = 0.0;
 
     bool operator==(const PluginSettings& o) const noexcept {

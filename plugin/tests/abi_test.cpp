@@ -157,7 +157,8 @@ TEST_F(Abi, ParameterListHasTheFourControlsAndHiddenMidiControllers) {
         EXPECT_FALSE(p->flags & V3_PARAM_IS_HIDDEN) << p->title;
     }
     EXPECT_TRUE(mode->flags & V3_PARAM_IS_LIST);
-    EXPECT_EQ(mode->step_count, 1);
+    EXPECT_EQ(mode->step_count, 2);  // Live, Auto, Studio
+    EXPECT_DOUBLE_EQ(mode->default_normalized, 0.5);  // Auto
     EXPECT_EQ(gain->step_count, 0);
 
     int hidden = 0;
@@ -185,9 +186,15 @@ TEST_F(Abi, NormalisedAndPlainValuesConvertBothWays) {
     EXPECT_DOUBLE_EQ(to_plain(temperature, 0.0), 0.05);
     EXPECT_DOUBLE_EQ(to_plain(temperature, 1.0), 2.0);
     EXPECT_DOUBLE_EQ(to_plain(lookahead, 1.0), 1000.0);
-    EXPECT_DOUBLE_EQ(to_plain(mode, 0.4), 0.0);
-    EXPECT_DOUBLE_EQ(to_plain(mode, 0.6), 1.0);
+    // Latency Mode: normalised 0, 0.5, 1 show Live, Auto, Studio; the plain
+    // value is the number a state stores (0 live, 1 studio, 2 auto).
+    EXPECT_DOUBLE_EQ(to_plain(mode, 0.2), 0.0);
+    EXPECT_DOUBLE_EQ(to_plain(mode, 0.4), 2.0);
+    EXPECT_DOUBLE_EQ(to_plain(mode, 0.6), 2.0);
+    EXPECT_DOUBLE_EQ(to_plain(mode, 0.8), 1.0);
     EXPECT_DOUBLE_EQ(to_norm(mode, 1.0), 1.0);
+    EXPECT_DOUBLE_EQ(to_norm(mode, 0.0), 0.0);
+    EXPECT_DOUBLE_EQ(to_norm(mode, 2.0), 0.5);
     for (const ParamInfo* p : {gain, temperature, lookahead})
         for (double n : {0.0, 0.125, 0.5, 0.77, 1.0}) EXPECT_NEAR(to_norm(p, to_plain(p, n)), n, 1e-12) << p->title;
     // Out of range clamps.
@@ -201,6 +208,10 @@ TEST_F(Abi, NormalisedAndPlainValuesConvertBothWays) {
     EXPECT_EQ(utf16_to_utf8(text, 128), "-6.0");
     ASSERT_EQ(ctrl()->ctrl.get_parameter_string_for_value(c, mode->id, 1.0, text), V3_OK);
     EXPECT_EQ(utf16_to_utf8(text, 128), "Studio");
+    ASSERT_EQ(ctrl()->ctrl.get_parameter_string_for_value(c, mode->id, 0.5, text), V3_OK);
+    EXPECT_EQ(utf16_to_utf8(text, 128), "Auto");
+    ASSERT_EQ(ctrl()->ctrl.get_parameter_string_for_value(c, mode->id, 0.0, text), V3_OK);
+    EXPECT_EQ(utf16_to_utf8(text, 128), "Live");
     double n = -1;
     utf8_to_utf16("-12 dB", text, 128);
     ASSERT_EQ(ctrl()->ctrl.get_parameter_value_for_string(c, gain->id, text, &n), V3_OK);
@@ -208,6 +219,9 @@ TEST_F(Abi, NormalisedAndPlainValuesConvertBothWays) {
     utf8_to_utf16("live", text, 128);
     ASSERT_EQ(ctrl()->ctrl.get_parameter_value_for_string(c, mode->id, text, &n), V3_OK);
     EXPECT_EQ(n, 0.0);
+    utf8_to_utf16("Auto", text, 128);
+    ASSERT_EQ(ctrl()->ctrl.get_parameter_value_for_string(c, mode->id, text, &n), V3_OK);
+    EXPECT_EQ(n, 0.5);
     utf8_to_utf16("banana", text, 128);
     EXPECT_NE(ctrl()->ctrl.get_parameter_value_for_string(c, gain->id, text, &n), V3_OK);
 
@@ -316,6 +330,39 @@ TEST_F(Abi, GarbageOrTruncatedStateGivesDefaultsAndNeverCrashes) {
         for (auto& b : noise) b = static_cast<uint8_t>(rng());
         if (i % 2 == 0 && noise.size() >= 8) std::memcpy(noise.data(), "SOSTcmp1", 8);  // right magic, garbage after
         expect_defaults(noise, "noise " + std::to_string(i));
+    }
+}
+
+// Byte vectors of version-1 states (gain -6 dB, temperature 0.75, lookahead
+// 20 ms) with latency mode 0 and 1, as versions before Auto saved them, and 2
+// (Auto) and 7 (unknown: the default, Auto). Old states load unchanged: Live
+// stays Live and Studio stays Studio (normalised 0 and 1, as before).
+TEST_F(Abi, StatesSavedBeforeAutoLoadTheirLatencyModeUnchanged) {
+    auto bytes = [](const char* hex) {
+        std::vector<uint8_t> out;
+        for (const char* p = hex; p[0] && p[1]; p += 2) out.push_back(static_cast<uint8_t>(std::stoi(std::string(p, 2), nullptr, 16)));
+        return out;
+    };
+    const struct {
+        const char* hex;
+        double normalized;  // the Latency Mode the controller shows
+    } vectors[] = {
+        {"534f5354636d7031010000001c00000000000000000018c0000000000000e83f0000000000000000000034407a3f9e87", 0.0},
+        {"534f5354636d7031010000001c00000000000000000018c0000000000000e83f01000000000000000000344015733b1c", 1.0},
+        {"534f5354636d7031010000001c00000000000000000018c0000000000000e83f020000000000000000003440e5a1a56b", 0.5},
+        {"534f5354636d7031010000001c00000000000000000018c0000000000000e83f070000000000000000003440f5d606f3", 0.5},
+    };
+    const ParamInfo* mode = param("Latency Mode");
+    const ParamInfo* gain = param("Output Gain");
+    for (const auto& v : vectors) {
+        PluginInstance other(*module);
+        const std::vector<uint8_t> state = bytes(v.hex);
+        ASSERT_EQ(other.load_component_state(state), V3_OK) << v.hex;
+        void* c = other.controller();
+        auto* cv = vtable_of<v3_edit_controller_cpp>(c);
+        EXPECT_DOUBLE_EQ(cv->ctrl.get_parameter_normalised(c, mode->id), v.normalized) << v.hex;
+        EXPECT_NEAR(cv->ctrl.normalised_parameter_to_plain(c, gain->id, cv->ctrl.get_parameter_normalised(c, gain->id)), -6.0, 1e-9);
+        if (v.normalized != 0.5 || state[32] == 2) EXPECT_EQ(other.save_component_state(), state) << "saved back byte for byte";
     }
 }
 

@@ -31,6 +31,7 @@ struct Workload {
     int32_t max_block = 512;
     bool offline = false;
     bool switch_modes = false;
+    bool recording = false;  // record on and off while playing (Auto's path switches)
     // Called before each block, outside the counted region (a test's hook: kill the engine, wait).
     std::function<void(int block, PluginInstance&)> between;
 };
@@ -71,6 +72,7 @@ std::size_t drive(PluginInstance& plugin, const Workload& w) {
         const bool playing = (block / 50) % 2 == 0;
         if (block % 70 == 0) position += 100000;  // a jump
         ctx.state = playing ? V3_PROCESS_CTX_PLAYING : 0;
+        if (w.recording && playing && (block / 20) % 2 == 0) ctx.state |= V3_PROCESS_CTX_RECORDING;
         ctx.project_time_in_samples = position;
         PluginInstance::Block b;
         b.frames = n;
@@ -189,15 +191,38 @@ TEST(AudioThread, BundleThroughAnEngineKillAndRestartDoesNotAllocate) {
     ASSERT_TRUE(plugin.stats(s));
     EXPECT_TRUE(recovered) << bridge::testing::read_file(log);
     EXPECT_GE(s.sessions, 2u);
-    EXPECT_GE(s.engine_launches, 2u);
+    EXPECT_GE(s.engine_launches, 2u);  // by either link (Auto, the default, has two)
     EXPECT_EQ(s.sessions_lost, 1u);
     EXPECT_GT(s.underrun_blocks, 0u);
+}
+
+// Auto with its two sessions: every path switch (transport start and stop,
+// record on and off, jumps, offline blocks between realtime ones) and the
+// live session's mix allocate nothing.
+TEST(AudioThread, AutoPathSwitchesDoNotAllocate) {
+    MockEngine studio, live;
+    studio.total_latency = 4000;
+    live.total_latency = 300;
+    vst3::engine_link_factory() = [&] { return std::make_unique<MockLink>(studio); };
+    vst3::live_engine_link_factory() = [&] { return std::make_unique<MockLink>(live); };
+    PluginModule module(GetPluginFactory());
+    {
+        PluginInstance plugin(module);
+        Workload w;
+        w.recording = true;
+        w.switch_modes = true;
+        EXPECT_EQ(drive(plugin, w), 0u);
+    }
+    vst3::live_engine_link_factory() = nullptr;
+    EXPECT_GT(live.of_kind(Sent::events).size(), 1000u) << "the live session was played";
+    EXPECT_GT(studio.of_kind(Sent::events).size(), 1000u) << "and the studio one";
 }
 
 TEST(AudioThread, UnderrunFadesAndOfflineWaitsDoNotAllocate) {
     MockEngine engine;
     engine.total_latency = 300;
     vst3::engine_link_factory() = [&] { return std::make_unique<MockLink>(engine); };
+    vst3::live_engine_link_factory() = nullptr;  // one link: tests that want Auto's live link set it
     PluginModule module(GetPluginFactory());
     {
         PluginInstance plugin(module);

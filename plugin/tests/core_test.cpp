@@ -28,6 +28,7 @@ protected:
     void SetUp() override {
         ::setenv("SOSTENUTO_VST3_LOG", "0", 1);
         vst3::engine_link_factory() = [this] { return std::make_unique<MockLink>(engine); };
+        vst3::live_engine_link_factory() = nullptr;  // one link: tests that want Auto's live link set it
         module = std::make_unique<PluginModule>(GetPluginFactory());
         plugin = std::make_unique<PluginInstance>(*module);
     }

@@ -157,9 +157,17 @@ TEST_F(EndToEnd, TheEngineSeesTheSessionAsTheProtocolSays) {
     options.block = 300;
     const RenderResult r = render(*instance, melody(), options);
     instance->deactivate();
-    ASSERT_TRUE(engine->wait_for_ended_sessions(1, 5000));
-    const auto sessions = engine->sessions();
+    // Auto (the default): the studio session, whose latency the host is told,
+    // and a live session beside it; a bounce is the studio session's alone.
+    ASSERT_TRUE(engine->wait_for_ended_sessions(2, 5000));
+    const auto all = engine->sessions();
+    std::vector<FakeSession> sessions, live;
+    for (const FakeSession& f : all) (f.hello.latency_mode == bridge::LatencyMode::studio ? sessions : live).push_back(f);
     ASSERT_EQ(sessions.size(), 1u) << "setupProcessing's handshake is the session setActive uses";
+    ASSERT_EQ(live.size(), 1u) << "Auto's live session beside it";
+    EXPECT_TRUE(live[0].clocks.empty()) << "the live session is not driven offline";
+    for (const bridge::MidiEvent& e : live[0].events)  // controllers reach both paths; notes only the studio one
+        EXPECT_FALSE((e.status & 0xF0) == 0x90 && e.data2 != 0) << "a bounce's notes are the studio path's";
     const FakeSession& s = sessions[0];
     EXPECT_TRUE(s.error.empty()) << s.error;
     EXPECT_EQ(s.hello.sample_rate, 48000u);

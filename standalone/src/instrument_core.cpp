@@ -3,11 +3,22 @@
 namespace sostenuto::standalone {
 
 // The fade-in of the first audio: the standalone may join a stream that already sounds.
-InstrumentCore::InstrumentCore(bridge::EngineStream& engine) : core_(engine, /*fade_in_first_audio=*/true) {}
+InstrumentCore::InstrumentCore(bridge::EngineStream& engine, bridge::EngineStream* live_beside)
+    : core_(engine, live_beside, /*fade_in_first_audio=*/true) {
+    core_.reset(bridge::InstrumentCore::Stream{}, 8192);
+    set_engine_parameters(1.0f, bridge::LatencyChoice::live, 0.0f);
+}
 
 void InstrumentCore::set_engine_parameters(float temperature, bridge::LatencyMode mode, float lookahead_ms) noexcept {
+    set_engine_parameters(temperature, mode == bridge::LatencyMode::live ? bridge::LatencyChoice::live : bridge::LatencyChoice::studio,
+                          lookahead_ms);
+}
+
+void InstrumentCore::set_engine_parameters(float temperature, bridge::LatencyChoice choice, float lookahead_ms) noexcept {
+    core_.set_choice(choice);
+    follow_transport_.store(choice == bridge::LatencyChoice::automatic, std::memory_order_relaxed);
     core_.set_engine_parameter(bridge::EngineParameter::temperature, temperature);
-    core_.set_engine_parameter(bridge::EngineParameter::latency_mode, static_cast<float>(mode));
+    core_.set_engine_parameter(bridge::EngineParameter::latency_mode, static_cast<float>(choice));
     core_.set_engine_parameter(bridge::EngineParameter::lookahead_ms, lookahead_ms);
 }
 
@@ -36,9 +47,12 @@ InstrumentCounters InstrumentCore::counters() const noexcept {
     return c;
 }
 
-void InstrumentCore::begin_period(std::uint32_t frames, std::uint64_t host_time, bool offline) noexcept {
+void InstrumentCore::begin_period(std::uint32_t frames, std::uint64_t host_time, bool offline, bool rolling,
+                                  std::int64_t transport_frame) noexcept {
     last_offset_ = 0;
     core_.begin_block(frames, offline, host_time);
+    // JACK has no record state: the transport rolling is the timeline playing.
+    if (follow_transport_.load(std::memory_order_relaxed)) core_.set_transport(rolling, false, transport_frame);
 }
 
 void InstrumentCore::add_midi(std::uint32_t offset, const std::uint8_t* data, std::size_t size) noexcept {

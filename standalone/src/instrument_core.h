@@ -25,7 +25,7 @@
 
 #include "midi_input.h"
 #include "sostenuto/bridge/engine_stream.h"
-#include "sostenuto/bridge/instrument_core.h"
+#include "sostenuto/bridge/instrument_paths.h"
 
 namespace sostenuto::standalone {
 
@@ -53,7 +53,9 @@ struct InstrumentCounters {
 
 class InstrumentCore {
 public:
-    explicit InstrumentCore(bridge::EngineStream& engine);  // EngineSupervisor, or a test's stream
+    // `engine`: the session whose latency JACK is told (EngineSupervisor, or a
+    // test's stream); `live_beside`: Auto's live session (null: no Auto).
+    explicit InstrumentCore(bridge::EngineStream& engine, bridge::EngineStream* live_beside = nullptr);
     InstrumentCore(const InstrumentCore&) = delete;
     InstrumentCore& operator=(const InstrumentCore&) = delete;
 
@@ -61,6 +63,11 @@ public:
     void set_gain_db(double db) noexcept { core_.set_gain_db(db); }
     // Sent at the start of every session.
     void set_engine_parameters(float temperature, bridge::LatencyMode mode, float lookahead_ms) noexcept;
+    // The choice (live, studio, auto), also the engine parameter's value. In
+    // Auto the JACK transport decides the path (begin_period's `rolling`).
+    void set_engine_parameters(float temperature, bridge::LatencyChoice choice, float lookahead_ms) noexcept;
+    bridge::RenderPath current_path() const noexcept { return core_.current_path(); }
+    bridge::PathCounters path_counters() const noexcept { return core_.path_counters(); }
     // The length of the underrun fade (2 ms at the server's rate); taken up
     // by the audio thread at its next period.
     void set_fade_samples(std::uint32_t samples) noexcept { core_.set_fade_samples(samples); }
@@ -76,7 +83,11 @@ public:
     // ---- audio thread ----
     // `host_time`: the host's own frame counter for this period (for the log
     // only); `offline`: no deadline (JACK freewheeling), wait for the engine.
-    void begin_period(std::uint32_t frames, std::uint64_t host_time = 0, bool offline = false) noexcept;
+    // `rolling`, `transport_frame`: the JACK transport (jack_transport_query);
+    // only Auto follows it (a rolling transport is a MIDI player's timeline:
+    // the studio path; stopped: a keyboard, the live path).
+    void begin_period(std::uint32_t frames, std::uint64_t host_time = 0, bool offline = false, bool rolling = false,
+                      std::int64_t transport_frame = 0) noexcept;
     // The server did not call us for `frames` frames (an xrun): the stream
     // clock moves on by as much, before the next begin_period().
     void skip_frames(std::uint64_t frames) noexcept { core_.skip_frames(frames); }
@@ -86,7 +97,8 @@ public:
     void end_period(float* left, float* right) noexcept;
 
 private:
-    bridge::InstrumentCore core_;
+    bridge::InstrumentPaths core_;
+    std::atomic<bool> follow_transport_{false};
     std::uint32_t last_offset_ = 0;  // the period's latest MIDI offset so far
     std::atomic<std::uint64_t> midi_events_{0}, midi_ignored_{0}, midi_malformed_{0};
 };

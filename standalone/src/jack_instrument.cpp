@@ -1,6 +1,7 @@
 #include "jack_instrument.h"
 
 #include <jack/midiport.h>
+#include <jack/transport.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -149,7 +150,10 @@ int JackInstrument::process(jack_nframes_t frames) noexcept {
     have_last_frame_ = true;
     expected_frame_ = frame_time + frames;
 
-    core_.begin_period(frames, frame_time, freewheeling_.load(std::memory_order_relaxed));
+    jack_position_t position{};
+    const bool rolling = jack_transport_query(client_, &position) == JackTransportRolling;  // RT-safe (jack/transport.h)
+    core_.begin_period(frames, frame_time, freewheeling_.load(std::memory_order_relaxed), rolling,
+                       static_cast<std::int64_t>(position.frame));
     if (void* midi = jack_port_get_buffer(midi_in_, frames)) {
         const std::uint32_t count = jack_midi_get_event_count(midi);
         for (std::uint32_t i = 0; i < count; ++i) {

@@ -151,9 +151,12 @@ int main(int argc, char** argv) {
     const std::uint64_t instance_id = bridge::random_instance_id();
 
     bridge::EngineSupervisor supervisor;
-    InstrumentCore core(supervisor);
+    // Auto: a live session beside the studio one (bridge::InstrumentPaths).
+    const bool auto_mode = bridge::needs_live_beside(options.latency_choice);
+    bridge::EngineSupervisor live_supervisor;
+    InstrumentCore core(supervisor, auto_mode ? &live_supervisor : nullptr);
     core.set_gain_db(options.gain_db);
-    core.set_engine_parameters(static_cast<float>(options.temperature), options.latency_mode,
+    core.set_engine_parameters(static_cast<float>(options.temperature), options.latency_choice,
                                static_cast<float>(options.latency_mode == bridge::LatencyMode::studio ? options.lookahead_ms : 0.0));
     JackInstrument jack(core);
     if (!jack.open(options.client_name, options.server_name, error)) {
@@ -174,6 +177,20 @@ int main(int argc, char** argv) {
         if (!supervisor.start(make_config(options, session, instance_id, engine), error)) {
             say("cannot start the engine connection: %s", error.c_str());
             return false;
+        }
+        if (auto_mode) {
+            Options live = options;
+            live.latency_choice = bridge::LatencyChoice::live;
+            live.latency_mode = bridge::LatencyMode::live;
+            live.slack_ms.reset();
+            bridge::EngineSupervisorConfig config = make_config(live, session, instance_id ^ 1u, engine);
+            config.on_event = [](const bridge::EngineSupervisorEvent& event) {
+                say("live engine %s: %s", bridge::to_string(event.state), event.message.c_str());
+            };
+            if (!live_supervisor.start(config, error)) {
+                say("cannot start the live engine connection: %s", error.c_str());
+                return false;
+            }
         }
         return true;
     };
@@ -222,6 +239,7 @@ int main(int argc, char** argv) {
                     now.sample_rate, now.period, session.sample_rate, session.period);
                 session = now;
                 supervisor.stop();
+                live_supervisor.stop();
                 if (!start_session()) {
                     exit_code = 1;
                     break;
@@ -256,6 +274,7 @@ int main(int argc, char** argv) {
     // Audio stops first, then the engine session ends with Goodbye, then the client goes.
     jack.deactivate();
     supervisor.stop();
+    live_supervisor.stop();
     print_status(supervisor, core, jack);
     jack.close();
     say("bye");

@@ -47,7 +47,11 @@ Engine:
   --engine-idle-exit SECONDS  a started engine exits this long after its last client (default 30; 0 never)
   --no-launch                 never start an engine, only connect to a running one
 Sound:
-  --latency-mode live|studio  live (default): no lookahead, small slack; studio: lookahead, more slack
+  --latency-mode live|studio|auto
+                              live (default): no lookahead, small slack; studio: lookahead, more
+                              slack; auto: both sessions, the studio one's latency told to JACK;
+                              MIDI takes the studio path while the JACK transport rolls (a MIDI
+                              player on the transport), the live path when it is stopped
   --lookahead-ms MS           studio mode's lookahead request (default 0: the model's own)
   --slack-ms MS               compute slack to ask for (default: live a period + 2, studio 50; at
                               least one period, two in studio)
@@ -116,9 +120,11 @@ bool parse_options(int argc, const char* const* argv, Options& options, std::str
             options.launch_engine = false;
         } else if (arg == "--latency-mode") {
             if (!need_value()) return false;
-            if (value == "live") options.latency_mode = bridge::LatencyMode::live;
-            else if (value == "studio") options.latency_mode = bridge::LatencyMode::studio;
-            else return error = "--latency-mode is live or studio (got '" + value + "')", false;
+            if (value == "live") options.latency_choice = bridge::LatencyChoice::live;
+            else if (value == "studio") options.latency_choice = bridge::LatencyChoice::studio;
+            else if (value == "auto") options.latency_choice = bridge::LatencyChoice::automatic;
+            else return error = "--latency-mode is live, studio or auto (got '" + value + "')", false;
+            options.latency_mode = bridge::reported_session_mode(options.latency_choice);
         } else if (arg == "--lookahead-ms") {
             if (!number(0, 1000, options.lookahead_ms)) return false;
         } else if (arg == "--slack-ms") {

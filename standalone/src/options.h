@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sostenuto/bridge/latency_policy.h"
 #include "sostenuto/bridge/protocol_messages.h"
 
 namespace sostenuto::standalone {
@@ -20,7 +21,8 @@ struct Options {
     bool launch_engine = true;               // --no-launch: only connect
     std::vector<std::string> engine_arguments;  // --engine-arg, for an engine this program starts
     double engine_idle_exit_seconds = 30.0;
-    bridge::LatencyMode latency_mode = bridge::LatencyMode::live;
+    bridge::LatencyMode latency_mode = bridge::LatencyMode::live;  // the session JACK's latency is for
+    bridge::LatencyChoice latency_choice = bridge::LatencyChoice::live;  // auto: a live session beside a studio one
     double lookahead_ms = 0.0;               // studio mode; live always asks for 0
     std::optional<double> slack_ms;          // default: live 10 ms, studio 50 ms (at least one / two periods)
     double gain_db = 0.0;

@@ -135,6 +135,20 @@ TEST(CommandLine, ParsesEveryOption) {
     EXPECT_EQ(requested_slack_samples(o, 48000, 1024), 2048u);  // at least two periods in studio mode
 }
 
+// Auto: a studio session (its latency told to JACK) with a live one beside.
+TEST(CommandLine, LatencyModeAutoReportsTheStudioSession) {
+    Options o;
+    std::string error;
+    ASSERT_TRUE(parse_args({"--latency-mode", "auto", "--lookahead-ms", "40"}, o, error)) << error;
+    EXPECT_EQ(o.latency_choice, bridge::LatencyChoice::automatic);
+    EXPECT_EQ(o.latency_mode, bridge::LatencyMode::studio);
+    EXPECT_EQ(requested_lookahead_samples(o, 48000), 1920u);
+    EXPECT_EQ(requested_slack_samples(o, 48000, 128), 2400u);  // studio's 50 ms
+    Options d;
+    ASSERT_TRUE(parse_args({}, d, error));
+    EXPECT_EQ(d.latency_choice, bridge::LatencyChoice::live) << "the standalone's default stays live";
+}
+
 TEST(CommandLine, DefaultsAndRefusals) {
     Options o;
     std::string error;

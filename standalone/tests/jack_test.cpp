@@ -691,7 +691,7 @@ TEST(JackStandaloneCommandLine, NoServerHelpAndBadOptions) {
     {
         ChildProcess p({SOSTENUTO_JACK_PATH, "--latency-mode", "fast"}, {}, dir / "c.log");
         EXPECT_EQ(p.wait_for_exit(10s), 2);
-        EXPECT_NE(p.output().find("--latency-mode is live or studio"), std::string::npos);
+        EXPECT_NE(p.output().find("--latency-mode is live, studio or auto"), std::string::npos);
     }
 }
 

@@ -74,6 +74,7 @@ public:
     PlugInFrontEnd() {
         ::setenv("SOSTENUTO_VST3_LOG", "0", 1);
         vst3::engine_link_factory() = [this] { return std::make_unique<MockLink>(engine); };
+        vst3::live_engine_link_factory() = nullptr;  // one link: tests that want Auto's live link set it
         module_ = std::make_unique<PluginModule>(GetPluginFactory());
         plugin_ = std::make_unique<PluginInstance>(*module_);
         EXPECT_EQ(plugin_->setup(48000, kBlock, V3_REALTIME), V3_OK);
@@ -126,9 +127,8 @@ class JackFrontEnd {
 public:
     JackFrontEnd() : link_(engine), core_(link_) {
         core_.set_engine_parameters(static_cast<float>(vst3::main_param(vst3::kParamTemperature).default_plain),
-                                    vst3::main_param(vst3::kParamLatencyMode).default_plain >= 0.5
-                                        ? bridge::LatencyMode::studio
-                                        : bridge::LatencyMode::live,
+                                    bridge::latency_choice_from(static_cast<std::uint32_t>(
+                                        vst3::main_param(vst3::kParamLatencyMode).default_plain)),
                                     static_cast<float>(vst3::main_param(vst3::kParamLookahead).default_plain));
         std::string error;
         EXPECT_TRUE(link_.start(vst3::EngineConfig{}, nullptr, error)) << error;
@@ -198,6 +198,137 @@ TEST(BothFrontEnds, AProgramChangeIsToldFirst) {
     ASSERT_FALSE(told.empty());
     EXPECT_EQ(told[0], (Restored{0, 0xC0, 5, 0}));
     EXPECT_EQ(told.size(), 11u);
+}
+
+// ---- Auto: both front ends route the same MIDI to the same paths -------------
+
+// What a block is: its MIDI and whether the timeline plays (VST3 kPlaying,
+// JACK's transport rolling).
+struct AutoBlock {
+    bool playing;
+    std::vector<Played> midi;
+};
+// A key down while stopped and the pedal; the transport starts (a timeline
+// note); the held key, the timeline note and the pedal end; the transport
+// stops and another key is played.
+const std::vector<AutoBlock> kAutoPerformance = {
+    {false, {{10, 0x90, 60, 100}, {12, 0xB0, 64, 127}}},
+    {true, {{5, 0x90, 64, 90}}},
+    {true, {{7, 0x80, 60, 64}, {8, 0x80, 64, 64}, {9, 0xB0, 64, 0}}},
+    {false, {{3, 0x90, 67, 80}}},
+    {false, {{3, 0x80, 67, 0}}},
+};
+
+class AutoPlugIn {
+public:
+    AutoPlugIn() {
+        ::setenv("SOSTENUTO_VST3_LOG", "0", 1);
+        vst3::engine_link_factory() = [this] { return std::make_unique<MockLink>(studio); };
+        vst3::live_engine_link_factory() = [this] { return std::make_unique<MockLink>(live); };
+        module_ = std::make_unique<PluginModule>(GetPluginFactory());
+        plugin_ = std::make_unique<PluginInstance>(*module_);
+        EXPECT_EQ(plugin_->setup(48000, kBlock, V3_REALTIME), V3_OK);
+        EXPECT_EQ(plugin_->activate(), V3_OK);
+    }
+    ~AutoPlugIn() {
+        plugin_.reset();
+        module_.reset();
+        vst3::live_engine_link_factory() = nullptr;
+    }
+    void block(const AutoBlock& a) {
+        plugin_->input_events().clear();
+        plugin_->input_params().clear();
+        for (const Played& m : a.midi) {
+            if ((m.status & 0xF0) == 0x90) plugin_->input_events().add(note_on(0, m.data1, m.data2 / 127.0f, m.offset));
+            if ((m.status & 0xF0) == 0x80) plugin_->input_events().add(note_off(0, m.data1, m.data2 / 127.0f, m.offset));
+            if ((m.status & 0xF0) == 0xB0) {
+                v3_param_id id = 0;
+                EXPECT_TRUE(plugin_->midi_assignment(0, m.data1, id));
+                plugin_->input_params().add(id, m.offset, m.data2 / 127.0);
+            }
+        }
+        ctx_.state = a.playing ? V3_PROCESS_CTX_PLAYING : 0;
+        ctx_.project_time_in_samples = position_;
+        std::vector<float> left(kBlock), right(kBlock);
+        PluginInstance::Block b;
+        b.frames = kBlock;
+        b.outputs[0] = left.data();
+        b.outputs[1] = right.data();
+        b.context = &ctx_;
+        EXPECT_EQ(plugin_->process(b), V3_OK);
+        if (a.playing) position_ += kBlock;
+    }
+    MockEngine studio, live;
+
+private:
+    std::unique_ptr<PluginModule> module_;
+    std::unique_ptr<PluginInstance> plugin_;
+    v3_process_context ctx_{};
+    std::int64_t position_ = 0;
+};
+
+class AutoJack {
+public:
+    AutoJack() : studio_link_(studio), live_link_(live), core_(studio_link_, &live_link_) {
+        core_.set_engine_parameters(1.0f, bridge::LatencyChoice::automatic, 0.0f);
+        std::string error;
+        EXPECT_TRUE(studio_link_.start(vst3::EngineConfig{}, nullptr, error)) << error;
+        EXPECT_TRUE(live_link_.start(vst3::EngineConfig{}, nullptr, error)) << error;
+    }
+    void block(const AutoBlock& a) {
+        core_.begin_period(kBlock, 0, false, a.playing, position_);
+        for (const Played& m : a.midi) {
+            const std::uint8_t bytes[] = {m.status, m.data1, m.data2};
+            core_.add_midi(static_cast<std::uint32_t>(m.offset), bytes, 3);
+        }
+        std::vector<float> left(kBlock), right(kBlock);
+        core_.end_period(left.data(), right.data());
+        if (a.playing) position_ += kBlock;
+    }
+    MockEngine studio, live;
+
+private:
+    MockLink studio_link_, live_link_;
+    standalone::InstrumentCore core_;
+    std::int64_t position_ = 0;
+};
+
+std::vector<Restored> all_events(const MockEngine& engine) {
+    std::vector<Restored> out;
+    for (const Sent& s : engine.of_kind(Sent::events)) out.push_back({s.time, s.status, s.data1, s.data2});
+    return out;
+}
+
+TEST(BothFrontEnds, RouteTheSameMidiToTheSamePathsInAuto) {
+    AutoPlugIn plugin;
+    AutoJack jack;
+    for (const AutoBlock& b : kAutoPerformance) {
+        plugin.block(b);
+        jack.block(b);
+    }
+    const std::vector<Restored> expected_live = {
+        {10, 0x90, 60, 100},
+        {12, 0xB0, 64, 127},
+        {2 * kBlock + 7, 0x80, 60, 64},  // the held key ends on the live path
+        {2 * kBlock + 9, 0xB0, 64, 0},   // the pedal reaches both paths
+        {3 * kBlock + 3, 0x90, 67, 80},  // stopped again: live
+        {4 * kBlock + 3, 0x80, 67, 0},
+    };
+    const std::vector<Restored> expected_studio = {
+        {12, 0xB0, 64, 127},
+        {kBlock + 5, 0x90, 64, 90},  // the timeline's note
+        {2 * kBlock + 8, 0x80, 64, 64},
+        {2 * kBlock + 9, 0xB0, 64, 0},
+    };
+    EXPECT_EQ(all_events(plugin.live), expected_live);
+    EXPECT_EQ(all_events(plugin.studio), expected_studio);
+    EXPECT_EQ(all_events(jack.live), all_events(plugin.live)) << "sostenuto-jack routes as the plug-in does";
+    EXPECT_EQ(all_events(jack.studio), all_events(plugin.studio));
+    // The transport start and stop flush the studio session only, in both.
+    EXPECT_EQ(plugin.studio.of_kind(Sent::flush).size(), 2u);
+    EXPECT_EQ(jack.studio.of_kind(Sent::flush).size(), 2u);
+    EXPECT_TRUE(plugin.live.of_kind(Sent::flush).empty());
+    EXPECT_TRUE(jack.live.of_kind(Sent::flush).empty());
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ const char* kUsage =
     "usage: sostenuto-test-host --plugin PATH.vst3 --midi IN.mid|IN.txt -o OUT.wav\n"
     "           [--rate HZ] [--block N|varying] [--max-block N] [--mode realtime|offline]\n"
     "           [--setup-mode realtime|offline] [--paced] [--tail SECONDS] [--seed N]\n"
-    "           [--gain-db DB] [--temperature T] [--latency-mode live|studio] [--lookahead-ms MS]\n"
+    "           [--gain-db DB] [--temperature T] [--latency-mode live|studio|auto] [--lookahead-ms MS]\n"
     "           [--engine-socket PATH] [--engine PATH] [--kill-engine-at SECONDS]\n"
     "           [--stopped] [--fail-on-underrun] [--require-engine]\n"
     "           [--calls N] [--no-op] [--rt-priority N] [--stats-json FILE]\n"
@@ -98,8 +98,9 @@ Args parse(int argc, char** argv) {
         else if (k == "--lookahead-ms") { a.lookahead_ms = number(value(), "--lookahead-ms"); a.have_lookahead = true; }
         else if (k == "--latency-mode") {
             const std::string v = value();
-            if (v != "live" && v != "studio") throw std::invalid_argument("--latency-mode must be live or studio");
-            a.latency_mode = v == "studio";
+            if (v != "live" && v != "studio" && v != "auto")
+                throw std::invalid_argument("--latency-mode must be live, studio or auto");
+            a.latency_mode = v == "live" ? 0 : (v == "studio" ? 1 : 2);  // the parameter's plain value (bridge::LatencyChoice)
             a.have_mode = true;
         } else if (k == "--engine-socket") a.engine_socket = value();
         else if (k == "--engine") a.engine = value();

@@ -53,7 +53,7 @@ enum class TransportKind : std::uint8_t { flush = 0 };
 // gain is not among them: the front ends apply it per sample themselves.
 enum class EngineParameter : std::uint32_t {
     temperature = 1,   // sampling temperature as a factor of the model's, 0.05 … 2
-    latency_mode = 2,  // live 0, studio 1 (for the record: the Hello's mode rules)
+    latency_mode = 2,  // the choice: live 0, studio 1, auto 2 (bridge::LatencyChoice; for the record: the Hello's mode rules)
     lookahead_ms = 3,  // the requested lookahead in ms (for the record, as above)
 };
 inline constexpr std::uint32_t engine_parameter_count = 3;  // ids 1 … engine_parameter_count
