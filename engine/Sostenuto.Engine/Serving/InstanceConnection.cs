@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Model;
 using Sostenuto.Engine.Streaming;
 
@@ -31,6 +32,7 @@ public sealed class InstanceConnection
     HelloMessage? _hello;
     long _underruns;
     long _lastStatusTicks;
+    bool _clockPending;
 
     public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number, EngineLimits? limits = null)
     {
@@ -60,8 +62,20 @@ public sealed class InstanceConnection
                     throw new EngineRefusal(EngineErrorCode.ProtocolError, $"no Hello within {_limits.HelloDeadline.TotalSeconds:0.###} s of connecting");
                 }
                 var buffer = result.Buffer;
+                EngineProfile.Add(EngineProfile.Section.Wakeup);
                 bool goodbye = false;
-                while (!goodbye && ProtocolCodec.TryReadFrame(ref buffer, out var message)) goodbye = !Handle(message);
+                while (!goodbye)
+                {
+                    long t = EngineProfile.Start();
+                    if (!ProtocolCodec.TryReadFrame(ref buffer, out var message)) break;
+                    EngineProfile.Stop(EngineProfile.Section.Decode, t);
+                    t = EngineProfile.Start();
+                    goodbye = !Handle(message);
+                    EngineProfile.Stop(EngineProfile.Section.Message, t);
+                    if (_clockPending && !goodbye) ClockWork();
+                }
+                // Every ClockAdvance of what arrived at once is one piece of work: the last one's.
+                if (_clockPending && !goodbye) ClockWork();
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 if (goodbye) { reason = "goodbye"; break; }
                 if (result.IsCompleted)
@@ -119,10 +133,12 @@ public sealed class InstanceConnection
                 }
                 break;
             case ClockAdvanceMessage m:
+                // The clock is taken at once (events after it in this batch are checked against it); the
+                // rendering it allows waits for the end of the batch (ClockWork), so that a batch of clock
+                // advances costs one render and one ring write, not one each.
                 _session!.AdvanceClock(StreamTime(m.StreamTime, "ClockAdvance"));
-                if (_live is not null) _live.Update();
-                else RenderAvailable();
-                SendStatusNow();
+                _clockPending = true;
+                EngineProfile.Add(EngineProfile.Section.ClockAdvance);
                 break;
             case TransportMessage m:
                 _session!.Flush(StreamTime(m.StreamTime, "Transport"));
@@ -143,6 +159,22 @@ public sealed class InstanceConnection
         }
         return true;
     }
+
+    /// <summary>What the clock advances of one batch of frames allow: the live writer's update, or the studio render.</summary>
+    void ClockWork()
+    {
+        long t = EngineProfile.Start();
+        _clockPending = false;
+        ClockBatches++;
+        if (_live is not null) _live.Update();
+        else RenderAvailable();
+        SendStatusNow();
+        EngineProfile.Stop(EngineProfile.Section.ClockWork, t);
+        EngineProfile.Add(EngineProfile.Section.ClockBatch);
+    }
+
+    /// <summary>Times this connection rendered and wrote for the clock (one per batch of frames that held a ClockAdvance).</summary>
+    public long ClockBatches { get; private set; }
 
     /// <summary>A stream time from the client, refused beyond <see cref="EngineLimits.MaxStreamTime"/> (where sample arithmetic could overflow).</summary>
     static long StreamTime(ulong time, string message) => time <= EngineLimits.MaxStreamTime ? (long)time
@@ -181,7 +213,7 @@ public sealed class InstanceConnection
         // Live: lookahead 0, the latency is the slack alone; the engine renders ahead speculatively.
         bool live = hello.LatencyMode == LatencyMode.Live;
         int speculation = live ? SpeculativeRingWriter.SpeculationFor((int)hello.SampleRate, (int)Math.Min(hello.MaxBlockSize, 1 << 16)) : 0;
-        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation));
+        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment));
         if (live)
         {
             SpeculativeRingWriter.WarmUp(_package);

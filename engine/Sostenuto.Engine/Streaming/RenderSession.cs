@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Model;
 
@@ -152,7 +153,50 @@ public sealed class RenderSession : IDisposable
         return stream;
     }
 
-    ModelStream NewStream() => new(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples);
+    ModelStream NewStream() => new(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples, _settings.ReuseUnchangedWork);
+
+    long _retiredLmRuns, _retiredDecoderRuns, _retiredSkippedFrames;
+
+    /// <summary>ORT runs of the LM so far, in every stream this session has had (the idle tests count them).</summary>
+    public long LmRuns
+    {
+        get
+        {
+            long n = _retiredLmRuns;
+            foreach (var s in _streams) n += s.Stream.LmRuns;
+            return n;
+        }
+    }
+
+    /// <summary>ORT runs of the decoder so far, in every stream this session has had.</summary>
+    public long DecoderRuns
+    {
+        get
+        {
+            long n = _retiredDecoderRuns;
+            foreach (var s in _streams) n += s.Stream.DecoderRuns;
+            return n;
+        }
+    }
+
+    /// <summary>Frames whose LM step was skipped because its result was known (docs/idle.md).</summary>
+    public long SkippedFrames
+    {
+        get
+        {
+            long n = _retiredSkippedFrames;
+            foreach (var s in _streams) n += s.Stream.SkippedFrames;
+            return n;
+        }
+    }
+
+    void Retire(ModelStream stream)
+    {
+        _retiredLmRuns += stream.LmRuns;
+        _retiredDecoderRuns += stream.DecoderRuns;
+        _retiredSkippedFrames += stream.SkippedFrames;
+        stream.Dispose();
+    }
 
     /// <summary>Live: builds the stream the next note after silence will take, if none is waiting. Call when time is not pressing.</summary>
     public void PrepareNextStream()
@@ -213,6 +257,7 @@ public sealed class RenderSession : IDisposable
     public int Render(Span<float> left, Span<float> right)
     {
         if (right.Length != left.Length) throw new ArgumentException("left and right must have the same length");
+        long t = EngineProfile.Start();
         int done = 0;
         while (done < left.Length)
         {
@@ -221,6 +266,7 @@ public sealed class RenderSession : IDisposable
             done += got;
             if (got < want) break;
         }
+        EngineProfile.Stop(EngineProfile.Section.Render, t);
         return done;
     }
 
@@ -272,7 +318,7 @@ public sealed class RenderSession : IDisposable
             // A live session keeps a faded stream until the clock passes its end: a rewind may still need it.
             if (playedTo >= FadeEnd(s) && (!_settings.Live || FadeEnd(s) <= _clock))
             {
-                s.Stream.Dispose();
+                Retire(s.Stream);
                 _streams.RemoveAt(i);
             }
         }
