@@ -72,8 +72,9 @@ public sealed class InstanceConnection
                     t = EngineProfile.Start();
                     goodbye = !Handle(message);
                     EngineProfile.Stop(EngineProfile.Section.Message, t);
-                    if (_clockPending && !goodbye) ClockWork();
                 }
+                // Every ClockAdvance of what arrived at once is one piece of work: the last one's.
+                if (_clockPending && !goodbye) ClockWork();
                 // Every ClockAdvance of what arrived at once is one piece of work: the last one's.
                 if (_clockPending && !goodbye) ClockWork();
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -224,7 +225,7 @@ public sealed class InstanceConnection
         long slack = Math.Max(hello.ComputeSlackSamples, hello.MaxBlockSize);
         var m = _package.Manifest;
         Send(new WelcomeMessage(ProtocolCodec.ProtocolVersion, checked((uint)(lookahead + slack)), (uint)lookahead, (uint)_ring.CapacityFrames,
-            m.Name, m.Version, m.Untrained ? WelcomeMessage.FlagUntrained : 0));
+            m.Name, m.Version, (m.Untrained ? WelcomeMessage.FlagUntrained : 0) | (live ? WelcomeMessage.FlagRendersAhead : 0)));
         _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {ClientText.Quote(hello.SharedMemoryName)}");
     }
 
