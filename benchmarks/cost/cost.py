@@ -284,9 +284,8 @@ def per_frame_lines(profile, title):
                  f"sampling {us('Sampling'):.1f}, features {us('Features'):.1f}, snapshot {us('Snapshot'):.1f}, "
                  f"decoder run {us('DecoderRun'):.1f}, decoder input {us('DecoderInput'):.1f}, cross-fade {us('CrossFade'):.1f}, "
                  f"resampler {us('Resampler'):.1f}; frame total {frame:.1f}")
-    lines.append(f"    outside the frame, per frame in us: mix {us('Mix'):.1f}, render other {us('Render') - frame - us('Mix'):.1f}, "
-                 f"ring {us('Ring'):.1f}, protocol {us('Decode') + us('Message'):.1f}, clock work other "
-                 f"{max(0.0, us('ClockWork') - us('Render') - us('Ring')):.1f}")
+    lines.append(f"    outside the frame, per frame in us: mix {us('Mix'):.1f}, ring {us('Ring'):.1f}, "
+                 f"protocol (decode + handling) {us('Decode') + us('Message'):.1f}")
     lines.append(f"    ORT {ort:.1f} us/frame, engine's own in-frame work {overhead:.1f} us/frame = {overhead / ort if ort else 0:.2f} of ORT's; "
                  f"wake-ups {wake}, ClockAdvances {clocks}, clock renders {batches}")
     return lines

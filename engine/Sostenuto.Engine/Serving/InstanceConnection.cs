@@ -33,6 +33,7 @@ public sealed class InstanceConnection
     long _underruns;
     long _lastStatusTicks;
     bool _clockPending;
+    long _clockAdvances;
 
     public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number, EngineLimits? limits = null)
     {
@@ -110,7 +111,8 @@ public sealed class InstanceConnection
             _ring?.Dispose();
             _stream.Dispose();
             _log($"{_label}: closed ({reason}); {_underruns + (_live?.Underruns ?? 0)} underruns, {_session?.LateEvents ?? 0} late events" +
-                 (_live is null ? "" : $", {_live.Splices} splices"));
+                 (_live is null ? "" : $", {_live.Splices} splices") +
+                 $"; {ClockBatches} clock renders for {_clockAdvances} ClockAdvances, {_session?.LmRuns ?? 0} LM runs, {_session?.Rests ?? 0} rests");
         }
     }
 
@@ -139,6 +141,7 @@ public sealed class InstanceConnection
                 // advances costs one render and one ring write, not one each.
                 _session!.AdvanceClock(StreamTime(m.StreamTime, "ClockAdvance"));
                 _clockPending = true;
+                _clockAdvances++;
                 EngineProfile.Add(EngineProfile.Section.ClockAdvance);
                 break;
             case TransportMessage m:

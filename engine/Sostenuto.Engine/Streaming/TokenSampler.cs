@@ -35,6 +35,9 @@ public sealed class TokenSampler
     /// </summary>
     public bool LastDrawCertain { get; private set; }
 
+    /// <summary>Below this, <see cref="MathF.Exp"/> is exactly 0 (TokenSamplerTests checks it).</summary>
+    internal const float ExpUnderflow = -110f;
+
     /// <param name="frame">Frame number from the stream's origin: a stream started by a flush draws what a fresh render draws.</param>
     public int Sample(ReadOnlySpan<float> logits, long frame, int codebook)
     {
@@ -48,7 +51,11 @@ public sealed class TokenSampler
         float invTemperature = 1f / Settings.Temperature;
         for (int i = 0; i < n; i++)
         {
-            float p = MathF.Exp((logits[i] - max) * invTemperature);
+            // exp of anything below -110 is 0 in single precision (e^-110 is 1.7e-48; the smallest float is
+            // 1.4e-45): skipping the call gives the same bits, and a confident or cold model's logits are
+            // mostly that far below the best (issue #20: sampling was the largest per-frame cost after ORT).
+            float x = (logits[i] - max) * invTemperature;
+            float p = x < ExpUnderflow ? 0f : MathF.Exp(x);
             _probabilities[i] = float.IsNaN(p) ? 0f : p;
         }
 
