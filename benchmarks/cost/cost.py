@@ -109,12 +109,19 @@ def performance_events(seconds, seed):
     return keys.performance(seconds, seed)
 
 
+# --compare: what main did, by switches in the same build (docs/idle.md): no reuse rule, no rest, the
+# thread pool's default spin in the engine; a ClockAdvance with every block in the hosts.
+BEFORE_ENGINE_ENV = {"SOSTENUTO_REUSE": "0", "SOSTENUTO_REST": "0", "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit": "70"}
+BEFORE_HOST_ENV = {"SOSTENUTO_CLOCK_EVERY_BLOCK": "1"}
+
+
 class Engine:
-    def __init__(self, work, model):
-        self.socket = os.path.join(work, "engine.sock")
-        self.profile = os.path.join(work, "profile.txt")
-        self.log = open(os.path.join(work, "engine.log"), "w")
-        env = dict(os.environ, SOSTENUTO_PROFILE=self.profile)
+    def __init__(self, work, model, name="engine", extra_env=None):
+        self.socket = os.path.join(work, f"{name}.sock")
+        self.profile = os.path.join(work, f"{name}-profile.txt")
+        self.log_path = os.path.join(work, f"{name}.log")
+        self.log = open(self.log_path, "w")
+        env = dict(os.environ, SOSTENUTO_PROFILE=self.profile, **(extra_env or {}))
         cmd = [os.path.join(REPO, "sostenuto"), "serve", "--socket", self.socket]
         if model:
             cmd += ["--model", model]
@@ -123,7 +130,7 @@ class Engine:
             if os.path.exists(self.socket):
                 break
             if self.proc.poll() is not None:
-                raise RuntimeError("the engine exited: " + open(os.path.join(work, "engine.log")).read())
+                raise RuntimeError("the engine exited: " + open(self.log_path).read())
             time.sleep(0.1)
         else:
             raise RuntimeError("the engine did not listen within 60 s")
@@ -150,7 +157,7 @@ class Engine:
                 self.proc.wait()
 
 
-def run_hosts(args, work, engine, name, count, state, mode, noop=False):
+def run_hosts(args, work, engine, name, count, state, mode, noop=False, host_env=None):
     """Starts COUNT test hosts in STATE; returns the window's figures."""
     total = args.settle + args.seconds + 1.0
     calls = int(total * args.rate / args.block)
@@ -169,7 +176,7 @@ def run_hosts(args, work, engine, name, count, state, mode, noop=False):
             cmd += ["--midi", midi]
         out = open(os.path.join(work, f"{name}-{i}.txt"), "w")
         hosts.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                      env=dict(os.environ, SOSTENUTO_VST3_LOG="0")))
+                                      env=dict(os.environ, SOSTENUTO_VST3_LOG="0", **(host_env or {}))))
     start = time.monotonic()
     time.sleep(args.settle)
     p0 = engine.read_profile()
@@ -207,8 +214,10 @@ def state_midi(args, work, state, i, total):
     return path
 
 
-def run_offline(args, work, engine, name, count, mode):
+def run_offline(args, work, engine, name, count, mode, host_env=None):
     """COUNT hosts bouncing the performance at once; CPU per second of audio."""
+    p0 = engine.read_profile()
+    e0, t0 = engine.cpu(), time.monotonic()
     hosts = []
     for i in range(1, count + 1):
         midi = os.path.join(work, f"offline-{i}.txt")
@@ -218,9 +227,7 @@ def run_offline(args, work, engine, name, count, mode):
                "--engine-socket", engine.socket, "--require-engine", "--tail", "1"]
         out = open(os.path.join(work, f"{name}-{i}.txt"), "w")
         hosts.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                      env=dict(os.environ, SOSTENUTO_VST3_LOG="0")))
-    p0 = engine.read_profile()
-    e0, t0 = engine.cpu(), time.monotonic()
+                                      env=dict(os.environ, SOSTENUTO_VST3_LOG="0", **(host_env or {}))))
     host_cpu = 0.0
     for i, h in enumerate(hosts, 1):
         _, status, usage = os.wait4(h.pid, 0)
@@ -235,7 +242,7 @@ def run_offline(args, work, engine, name, count, mode):
             "speed": audio / count / (t1 - t0), "profile": diff_profile(p0, p1)}
 
 
-def run_render_baseline(args, work):
+def run_render_baseline(args, work, extra_env=None):
     """./sostenuto render of instance 1's performance: the engine alone."""
     events = performance_events(args.seconds, 1)
     midi = os.path.join(work, "render.mid")
@@ -245,7 +252,7 @@ def run_render_baseline(args, work):
     if args.model:
         cmd += ["--model", args.model]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, SOSTENUTO_PROFILE="1"))
+                            env=dict(os.environ, SOSTENUTO_PROFILE="1", **(extra_env or {})))
     _, status, usage = os.wait4(proc.pid, 0)
     err = proc.stderr.read()
     if status != 0:
@@ -304,6 +311,9 @@ def main():
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build"))
     ap.add_argument("--out", default=None)
     ap.add_argument("--profiles", action="store_true", help="print the per-frame profile of every row")
+    ap.add_argument("--compare", action="store_true",
+                    help="run every row twice, 'before' (main's behaviour by switches: SOSTENUTO_REUSE=0, SOSTENUTO_REST=0, "
+                         "the thread pool's default spin, SOSTENUTO_CLOCK_EVERY_BLOCK=1 in the hosts) and 'after', interleaved")
     args = ap.parse_args()
     args.host = os.path.join(args.build_dir, "tests", "vst3-host", "sostenuto-test-host")
     args.bundle = os.path.join(args.build_dir, "Sostenuto.vst3")
@@ -315,50 +325,58 @@ def main():
     states = args.states.split(",")
 
     work = tempfile.mkdtemp(prefix="sostenuto-cost.")
-    engine = None
+    engines = []
     results = []
     try:
-        engine = Engine(work, args.model)
-        model = re.search(r"serving (\S+ \S+)", open(os.path.join(work, "engine.log")).read())
+        if args.compare:
+            builds = [("before", Engine(work, args.model, "before", BEFORE_ENGINE_ENV), BEFORE_HOST_ENV, BEFORE_ENGINE_ENV),
+                      ("after", Engine(work, args.model, "after"), {}, {})]
+        else:
+            builds = [("-", Engine(work, args.model), {}, {})]
+        engines = [b[1] for b in builds]
+        time.sleep(1.0)
+        model = re.search(r"serving (\S+ \S+)", open(engines[0].log_path).read())
         print(f"cost: {args.block} frames at {args.rate} Hz, window {args.seconds:g} s after {args.settle:g} s, "
               f"model {model.group(1) if model else '?'}; {os.cpu_count()} cores, load {' '.join(open('/proc/loadavg').read().split()[:3])}")
-        print(f"{'mode':7} {'state':12} {'N':>2}  {'engine %/inst':>13}  {'host %/inst':>11}  {'sum %':>6}  {'underruns':>9}  notes")
+        print(f"{'build':6} {'mode':7} {'state':12} {'N':>2}  {'engine %/inst':>13}  {'host %/inst':>11}  {'sum %':>6}  {'underruns':>9}  notes")
         sys.stdout.flush()
 
-        def row(mode, state, n, r, note=""):
+        def row(build, mode, state, n, r, note=""):
             total = 100 * (r["engine"] + r["host"])
-            print(f"{mode:7} {state:12} {n:2d}  {100 * r['engine']:13.2f}  {100 * r['host']:11.2f}  {total:6.2f}  "
+            print(f"{build:6} {mode:7} {state:12} {n:2d}  {100 * r['engine']:13.2f}  {100 * r['host']:11.2f}  {total:6.2f}  "
                   f"{r.get('underruns', 0):9d}  {note}")
-            results.append({"mode": mode, "state": state, "instances": n, **{k: v for k, v in r.items()}})
+            results.append({"build": build, "mode": mode, "state": state, "instances": n, **{k: v for k, v in r.items()}})
             if args.profiles or n == counts[0]:
-                for line in per_frame_lines(r["profile"], f"{mode} {state} x{n}"):
+                for line in per_frame_lines(r["profile"], f"{build} {mode} {state} x{n}"):
                     print(line)
             sys.stdout.flush()
 
         for n in counts:
-            r = run_hosts(args, work, engine, f"noop-{n}", n, "never", "studio", noop=True)
-            row("-", "no-op host", n, r, "baseline: the host's own floor")
+            r = run_hosts(args, work, engines[-1], f"noop-{n}", n, "never", "studio", noop=True)
+            row("-", "-", "no-op host", n, r, "baseline: the host's own floor")
         for mode in modes:
             for n in counts:
                 for state in states:
-                    name = f"{mode}-{state}-{n}"
-                    if state == "offline":
-                        r = run_offline(args, work, engine, name, n, mode)
-                        row(mode, state, n, r, f"CPU per second bounced; bounce {r['speed']:.1f}x real time per instance")
-                    else:
-                        r = run_hosts(args, work, engine, name, n, state, mode)
-                        row(mode, state, n, r)
+                    for build, engine, host_env, _ in builds:
+                        name = f"{build or 'x'}-{mode}-{state}-{n}"
+                        if state == "offline":
+                            r = run_offline(args, work, engine, name, n, mode, host_env)
+                            row(build, mode, state, n, r, f"CPU per second bounced; bounce {r['speed']:.1f}x real time per instance")
+                        else:
+                            r = run_hosts(args, work, engine, name, n, state, mode, host_env=host_env)
+                            row(build, mode, state, n, r)
         if "offline" in states:
-            r = run_render_baseline(args, work)
-            frac = r["process_cpu"] / r["audio"]
-            print(f"{'-':7} {'render':12} {1:2d}  {100 * frac:13.2f}  {'-':>11}  {100 * frac:6.2f}  {'-':>9}  "
-                  f"baseline ./sostenuto render --threads 1 of the same performance: {r['speed']:.1f}x real time "
-                  f"(render loop), process CPU {r['process_cpu']:.2f} s for {r['audio']:.2f} s incl. start-up")
-            for line in per_frame_lines(r["profile"], "render"):
-                print(line)
-            results.append({"mode": "-", "state": "render", "instances": 1, **r})
+            for build, _, _, engine_env in builds:
+                r = run_render_baseline(args, work, engine_env)
+                frac = r["process_cpu"] / r["audio"]
+                print(f"{build:6} {'-':7} {'render':12} {1:2d}  {100 * frac:13.2f}  {'-':>11}  {100 * frac:6.2f}  {'-':>9}  "
+                      f"baseline ./sostenuto render --threads 1 of the same performance: {r['speed']:.1f}x real time "
+                      f"(render loop), process CPU {r['process_cpu']:.2f} s for {r['audio']:.2f} s incl. start-up")
+                for line in per_frame_lines(r["profile"], f"{build} render"):
+                    print(line)
+                results.append({"build": build, "mode": "-", "state": "render", "instances": 1, **r})
     finally:
-        if engine:
+        for engine in engines:
             engine.stop()
         if args.out:
             os.makedirs(args.out, exist_ok=True)

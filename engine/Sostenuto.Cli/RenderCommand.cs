@@ -91,7 +91,7 @@ static class RenderCommand
 
             bool showProgress = !parse.GetValue(quiet) && !Console.IsErrorRedirected;
             var outputPath = parse.GetValue(output)!;
-            using var session = new RenderSession(package, new RenderSettings(sampleRate, parse.GetValue(seed), sampling, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment));
+            using var session = new RenderSession(package, new RenderSettings(sampleRate, parse.GetValue(seed), sampling, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment, HonourRest: RenderSettings.RestFromEnvironment));
             var events = OfflineRender.ToHostEvents(midi.Messages.Select(m => (m.Seconds, m.Message)), sampleRate);
             long end = (long)Math.Round(midi.DurationSeconds * sampleRate);
 

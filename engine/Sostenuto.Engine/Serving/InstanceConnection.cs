@@ -217,7 +217,7 @@ public sealed class InstanceConnection
         // Live: lookahead 0, the latency is the slack alone; the engine renders ahead speculatively.
         bool live = hello.LatencyMode == LatencyMode.Live;
         int speculation = live ? SpeculativeRingWriter.SpeculationFor((int)hello.SampleRate, (int)Math.Min(hello.MaxBlockSize, 1 << 16)) : 0;
-        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment));
+        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment, HonourRest: RenderSettings.RestFromEnvironment));
         if (live)
         {
             SpeculativeRingWriter.WarmUp(_package);

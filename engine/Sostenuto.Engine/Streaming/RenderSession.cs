@@ -68,7 +68,7 @@ public sealed class RenderSession : IDisposable
         _settings = settings;
         _sampling = settings.Sampling ?? package.Manifest.Sampling;
         _flushFadeSamples = Math.Max(1, (int)Math.Round(FlushFadeSeconds * settings.OutputRate));
-        if (package.Manifest.RestAfterSeconds is double rest) _restSamples = (long)Math.Round(rest * settings.OutputRate);
+        if (package.Manifest.RestAfterSeconds is double rest && settings.HonourRest) _restSamples = (long)Math.Round(rest * settings.OutputRate);
         // Live: speculation stands in for the lookahead, so the clock need not lead at all.
         LatencySamples = settings.Live ? 0 : ModelStream.Latency(package.Manifest, settings.OutputRate);
     }

@@ -10,8 +10,9 @@ namespace Sostenuto.Engine.Streaming;
 /// decode whose inputs are bit for bit those of the previous one and whose result is therefore known
 /// (docs/idle.md); off, every frame runs the networks (the tests compare the two).
 /// </summary>
+/// <paramref name="HonourRest"/> (on by default): a stream ends at the rest its package declares (docs/idle.md).
 public sealed record RenderSettings(int OutputRate, ulong Seed = 0, SamplingSettings? Sampling = null, int SpeculationSamples = 0,
-    bool ReuseUnchangedWork = true)
+    bool ReuseUnchangedWork = true, bool HonourRest = true)
 {
     public bool Live => SpeculationSamples > 0;
 
@@ -20,6 +21,9 @@ public sealed record RenderSettings(int OutputRate, ulong Seed = 0, SamplingSett
     /// <c>SOSTENUTO_REUSE=0</c> (benchmarks/cost compares the two in one run; the audio is the same).
     /// </summary>
     public static bool ReuseFromEnvironment => Environment.GetEnvironmentVariable("SOSTENUTO_REUSE") != "0";
+
+    /// <summary>The engine's default for <see cref="HonourRest"/>: on, unless <c>SOSTENUTO_REST=0</c> (benchmarks/cost's "before" rows).</summary>
+    public static bool RestFromEnvironment => Environment.GetEnvironmentVariable("SOSTENUTO_REST") != "0";
 
     public static readonly int[] SupportedRates = [44100, 48000, 88200, 96000];
 }
