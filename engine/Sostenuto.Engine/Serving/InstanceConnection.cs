@@ -1,4 +1,4 @@
-using System.IO.Pipelines;
+using System.Buffers;
 using System.Net.Sockets;
 using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Model;
@@ -44,47 +44,89 @@ public sealed class InstanceConnection
         _limits = limits ?? EngineLimits.Default;
     }
 
-    public async Task RunAsync(CancellationToken cancel)
+    /// <summary>
+    /// Serves the connection on a thread of its own that blocks in the socket's receive: a frame from the
+    /// plug-in wakes that one thread, which decodes, renders and writes the ring (issue #20: through
+    /// System.IO.Pipelines each wake-up was an epoll thread waking a thread-pool worker, most of what an
+    /// idle instance cost the engine). The task completes when the connection is closed.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancel)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(cancel);
+                done.SetResult();
+            }
+            catch (Exception e) { done.SetException(e); }
+        }) { IsBackground = true, Name = _label };
+        thread.Start();
+        return done.Task;
+    }
+
+    void Run(CancellationToken cancel)
     {
         _stream = new NetworkStream(_socket, ownsSocket: true);
-        var reader = PipeReader.Create(_stream);
         string reason = "the plug-in closed the connection";
+        // Shutting the socket down is what wakes a blocked receive when the engine stops.
+        using var stopping = cancel.Register(() =>
+        {
+            try { _socket.Shutdown(SocketShutdown.Receive); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        });
         // Until its Hello has arrived, a connection lives only as long as the Hello deadline.
-        using var helloDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        helloDeadline.CancelAfter(_limits.HelloDeadline);
+        long helloDeadline = Environment.TickCount64 + (long)_limits.HelloDeadline.TotalMilliseconds;
+        // Room for one whole frame of the largest size and what follows it; a frame is decoded as soon as it is whole.
+        var buffer = new byte[2 * (ProtocolCodec.HeaderSize + ProtocolCodec.MaxPayloadSize)];
+        int begin = 0, end = 0, receiveTimeout = -1;
         try
         {
             while (true)
             {
-                ReadResult result;
-                try { result = await reader.ReadAsync(_hello is null ? helloDeadline.Token : cancel); }
-                catch (OperationCanceledException) when (_hello is null && !cancel.IsCancellationRequested)
+                if (begin == end) begin = end = 0;
+                if (begin > 0 && buffer.Length - end < ProtocolCodec.HeaderSize + ProtocolCodec.MaxPayloadSize)
+                {
+                    Buffer.BlockCopy(buffer, begin, buffer, 0, end - begin);
+                    end -= begin;
+                    begin = 0;
+                }
+                int received;
+                try
+                {
+                    int timeout = _hello is null ? (int)Math.Max(1, helloDeadline - Environment.TickCount64) : 0;
+                    if (timeout != receiveTimeout) _socket.ReceiveTimeout = receiveTimeout = timeout;
+                    received = _socket.Receive(buffer, end, buffer.Length - end, SocketFlags.None);
+                }
+                catch (SocketException e) when (cancel.IsCancellationRequested) { throw new OperationCanceledException(e.Message, e, cancel); }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut && _hello is null)
                 {
                     throw new EngineRefusal(EngineErrorCode.ProtocolError, $"no Hello within {_limits.HelloDeadline.TotalSeconds:0.###} s of connecting");
                 }
-                var buffer = result.Buffer;
+                catch (SocketException e) { throw new IOException(e.Message, e); }
+                if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
+                if (received == 0)
+                {
+                    if (end > begin) reason = $"the connection ended inside a frame ({end - begin} bytes pending)";
+                    break;
+                }
+                end += received;
                 EngineProfile.Add(EngineProfile.Section.Wakeup);
+                var pending = new ReadOnlySequence<byte>(buffer, begin, end - begin);
                 bool goodbye = false;
                 while (!goodbye)
                 {
                     long t = EngineProfile.Start();
-                    if (!ProtocolCodec.TryReadFrame(ref buffer, out var message)) break;
+                    if (!ProtocolCodec.TryReadFrame(ref pending, out var message)) break;
                     EngineProfile.Stop(EngineProfile.Section.Decode, t);
                     t = EngineProfile.Start();
                     goodbye = !Handle(message);
                     EngineProfile.Stop(EngineProfile.Section.Message, t);
                 }
+                begin = end - (int)pending.Length;
                 // Every ClockAdvance of what arrived at once is one piece of work: the last one's.
                 if (_clockPending && !goodbye) ClockWork();
-                // Every ClockAdvance of what arrived at once is one piece of work: the last one's.
-                if (_clockPending && !goodbye) ClockWork();
-                reader.AdvanceTo(buffer.Start, buffer.End);
                 if (goodbye) { reason = "goodbye"; break; }
-                if (result.IsCompleted)
-                {
-                    if (!buffer.IsEmpty) reason = $"the connection ended inside a frame ({buffer.Length} bytes pending)";
-                    break;
-                }
             }
         }
         catch (ProtocolException e)
@@ -106,7 +148,6 @@ public sealed class InstanceConnection
         }
         finally
         {
-            await reader.CompleteAsync();
             _session?.Dispose();
             _ring?.Dispose();
             _stream.Dispose();
