@@ -7,7 +7,7 @@ using Sostenuto.Engine.Streaming;
 namespace Sostenuto.Engine.Serving;
 
 /// <summary>
-/// One plug-in instance on the engine side: reads its frames with System.IO.Pipelines, runs its
+/// One plug-in instance on the engine side: reads its frames on a thread of its own, runs its
 /// <see cref="RenderSession"/>, and writes audio into the instance's shared-memory ring: in studio mode
 /// as soon as the clock makes it final, in live mode speculatively ahead of the reader, splicing when an
 /// event changes it (<see cref="SpeculativeRingWriter"/>). A malformed frame ends this connection only,
