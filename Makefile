@@ -82,6 +82,13 @@ bench-bridge: build
 bench-latency: build native
 	bash benchmarks/latency/latency.sh $(LATENCY_ARGS)
 
+# What an instance costs, engine and host CPU, never played / silent / holding / playing / bouncing,
+# live and studio, 1, 4 and 8 instances, beside a no-op host and ./sostenuto render, with the engine's
+# per-frame profile (benchmarks/cost/README.md; not part of `make test`): make bench-cost COST_ARGS='--instances 1'
+.PHONY: bench-cost
+bench-cost: bundle
+	python3 benchmarks/cost/cost.py $(COST_ARGS)
+
 # Underruns while 4 plug-in instances play at 128 frames on one engine: make soak SOAK_MINUTES=10
 SOAK_MINUTES ?= 10
 soak: build native

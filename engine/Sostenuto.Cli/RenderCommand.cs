@@ -91,7 +91,7 @@ static class RenderCommand
 
             bool showProgress = !parse.GetValue(quiet) && !Console.IsErrorRedirected;
             var outputPath = parse.GetValue(output)!;
-            using var session = new RenderSession(package, new RenderSettings(sampleRate, parse.GetValue(seed), sampling));
+            using var session = new RenderSession(package, new RenderSettings(sampleRate, parse.GetValue(seed), sampling, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment, HonourRest: RenderSettings.RestFromEnvironment));
             var events = OfflineRender.ToHostEvents(midi.Messages.Select(m => (m.Seconds, m.Message)), sampleRate);
             long end = (long)Math.Round(midi.DurationSeconds * sampleRate);
 
@@ -126,6 +126,11 @@ static class RenderCommand
                 Console.Error.WriteLine($"model {m.Name} {m.Version}{(m.Untrained ? " (untrained fixture)" : "")}, seed {parse.GetValue(seed)}, {events.Length} MIDI events");
                 foreach (var note in notes) Console.Error.WriteLine(note);
                 Console.Error.WriteLine($"rendered in {summary.WallTime.TotalSeconds:0.00} s: {summary.RealTimeFactor:0.0}x real time; peak {summary.PeakDbfs:0.0} dBFS{(summary.Peak > 1 ? " (CLIPPED)" : "")}");
+            }
+            if (Sostenuto.Engine.Diagnostics.EngineProfile.Enabled)
+            {
+                Sostenuto.Engine.Diagnostics.EngineProfile.WriteNow();
+                Console.Error.Write("profile (section seconds count):\n" + Sostenuto.Engine.Diagnostics.EngineProfile.Report());
             }
             return 0;
         });

@@ -34,6 +34,7 @@ static class ServeCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             await server.RunAsync(stop.Token);
+            Sostenuto.Engine.Diagnostics.EngineProfile.WriteNow();
             return 0;
         });
         return command;

@@ -4,7 +4,9 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "sostenuto/bridge/runtime_paths.h"
 
@@ -71,6 +73,8 @@ bool EngineSupervisor::start(const EngineSupervisorConfig& config, std::string& 
     }
     config_ = config;
     config_.launch.cancel = &stop_requested_;
+    const char* every_block = std::getenv("SOSTENUTO_CLOCK_EVERY_BLOCK");
+    clock_every_block_ = every_block != nullptr && std::string_view(every_block) == "1";
 
     // The supervisor's thread is not running and the gate is closed: the ring is ours to change.
     const std::string name = audio_ring_name(config.instance_id);
@@ -275,6 +279,20 @@ bool EngineSupervisor::attempt_session() {
     engine_underruns_.store(0, std::memory_order_relaxed);
     engine_late_events_.store(0, std::memory_order_relaxed);
     latency_.store(latency, std::memory_order_release);
+    {
+        // How long a ClockAdvance may wait when its block sends nothing else (issue #20: a block
+        // per wake-up of the pipe's thread and of the engine is most of what an idle instance
+        // costs). A quarter of the slack: the engine still hears of every sample three quarters
+        // of its slack before the sample is read, so an engine that renders only up to the clock
+        // (studio) keeps its head start. A live engine that renders ahead of the read claim by
+        // itself says so in the Welcome: for it, every 20 ms. Offline blocks always send theirs
+        // (the front end waits for that block's audio).
+        const std::uint32_t slack = latency - std::min(latency, result.welcome.lookahead_samples);
+        std::uint32_t interval = slack / 4;
+        if (result.welcome.flags & welcome_flag_renders_ahead)
+            interval = std::max<std::uint32_t>(interval, config_.sample_rate * clock_interval_renders_ahead_ms / 1000);
+        clock_interval_.store(clock_every_block_ ? 0 : interval, std::memory_order_relaxed);
+    }
     epoch_.store(previous_epoch + 1, std::memory_order_release);
     gate_open_.store(true, std::memory_order_seq_cst);
 
@@ -350,6 +368,9 @@ EngineBlock EngineSupervisor::begin_block(std::uint64_t stream_time) noexcept {
         audio_epoch_ = epoch;
         audio_epoch_start_ = stream_time;
         audio_latency_ = latency_.load(std::memory_order_acquire);
+        audio_clock_interval_ = clock_interval_.load(std::memory_order_relaxed);
+        last_clock_sent_ = 0;
+        sent_since_clock_ = true;
         fresh = true;
     }
     block.epoch = audio_epoch_;
@@ -377,6 +398,7 @@ void EngineSupervisor::end_block() noexcept {
 
 bool EngineSupervisor::send_events(const MidiEvent* events, std::size_t count) noexcept {
     if (!live_) return false;
+    if (count > 0) sent_since_clock_ = true;
     bool all_sent = true;
     while (count > 0) {
         const std::size_t n = std::min(count, max_midi_events_per_message);
@@ -403,13 +425,26 @@ inline std::uint64_t session_time(std::uint64_t stream_time, std::uint64_t epoch
 
 bool EngineSupervisor::send_clock(std::uint64_t stream_time) noexcept {
     if (!live_) return false;
-    if (pipe_->send(ClockAdvanceMessage{session_time(stream_time, audio_epoch_start_)})) return true;
+    const std::uint64_t t = session_time(stream_time, audio_epoch_start_);
+    // Held back (the next one carries it): nothing else went out since the last clock, the block
+    // is realtime and the last clock is less than the interval old. See clock_interval_.
+    if (!sent_since_clock_ && process_mode_.load(std::memory_order_relaxed) == ProcessMode::realtime &&
+        t < last_clock_sent_ + audio_clock_interval_) {
+        clocks_held_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    if (pipe_->send(ClockAdvanceMessage{t})) {
+        last_clock_sent_ = t;
+        sent_since_clock_ = false;
+        return true;
+    }
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
 }
 
 bool EngineSupervisor::send_parameter(std::uint64_t stream_time, std::uint32_t parameter_id, float value) noexcept {
     if (!live_) return false;
+    sent_since_clock_ = true;
     if (pipe_->send(ParameterChangeMessage{session_time(stream_time, audio_epoch_start_), parameter_id, value})) return true;
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -417,6 +452,7 @@ bool EngineSupervisor::send_parameter(std::uint64_t stream_time, std::uint32_t p
 
 bool EngineSupervisor::send_transport_flush(std::uint64_t stream_time) noexcept {
     if (!live_) return false;
+    sent_since_clock_ = true;
     if (pipe_->send(TransportMessage{TransportKind::flush, session_time(stream_time, audio_epoch_start_)})) return true;
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -426,6 +462,7 @@ bool EngineSupervisor::send_process_mode(ProcessMode mode, std::uint64_t stream_
     // Remembered even without a session: the next Hello carries it.
     process_mode_.store(mode, std::memory_order_relaxed);
     if (!live_) return false;
+    sent_since_clock_ = true;
     if (pipe_->send(ProcessModeMessage{mode, session_time(stream_time, audio_epoch_start_)})) return true;
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;

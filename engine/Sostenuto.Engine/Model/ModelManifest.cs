@@ -30,6 +30,15 @@ public sealed record ModelManifest
     public int ConditioningSize => Features.Sum(ConditioningFeatures.Size);
 
     public required SamplingSettings Sampling { get; init; }
+
+    /// <summary>
+    /// The package's declaration (model.json <c>rest.afterSeconds</c>, docs/idle.md): this many seconds after
+    /// an event that leaves no key held or sustained, with no event since, the model's output is silence.
+    /// The engine then stops running the stream (it fades it out over the flush fade from that time) and
+    /// the next note starts a fresh one. Null: not declared; a stream runs until a flush.
+    /// </summary>
+    public double? RestAfterSeconds { get; init; }
+
     public required NetworkSpec Lm { get; init; }
     public required DecoderSpec Decoder { get; init; }
 }

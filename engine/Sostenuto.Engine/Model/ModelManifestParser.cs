@@ -104,6 +104,14 @@ public static class ModelManifestParser
                 s.Has("topP") ? s["topP"].Float(1e-6, 1) : 1f);
         }
 
+        double? restAfter = null;
+        if (root.Has("rest"))
+        {
+            var r = root["rest"];
+            r.RequireObject();
+            restAfter = r["afterSeconds"].Float(0.05, 3600);
+        }
+
         var lmField = root["lm"];
         var lm = new NetworkSpec(RelativeFile(lmField["file"]), Tensors(lmField["inputs"]), Tensors(lmField["outputs"]));
         CheckLm(lmField, lm, codebooks, codebookSize, lookahead, conditioningSize);
@@ -137,6 +145,7 @@ public static class ModelManifestParser
             LookaheadFrames = lookahead,
             Features = features,
             Sampling = sampling,
+            RestAfterSeconds = restAfter,
             Lm = lm,
             Decoder = decoder,
         };

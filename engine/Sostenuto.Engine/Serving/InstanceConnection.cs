@@ -1,12 +1,13 @@
-using System.IO.Pipelines;
+using System.Buffers;
 using System.Net.Sockets;
+using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Model;
 using Sostenuto.Engine.Streaming;
 
 namespace Sostenuto.Engine.Serving;
 
 /// <summary>
-/// One plug-in instance on the engine side: reads its frames with System.IO.Pipelines, runs its
+/// One plug-in instance on the engine side: reads its frames on a thread of its own, runs its
 /// <see cref="RenderSession"/>, and writes audio into the instance's shared-memory ring: in studio mode
 /// as soon as the clock makes it final, in live mode speculatively ahead of the reader, splicing when an
 /// event changes it (<see cref="SpeculativeRingWriter"/>). A malformed frame ends this connection only,
@@ -31,6 +32,8 @@ public sealed class InstanceConnection
     HelloMessage? _hello;
     long _underruns;
     long _lastStatusTicks;
+    bool _clockPending;
+    long _clockAdvances;
 
     public InstanceConnection(Socket socket, ModelPackage package, Action<string> log, long number, EngineLimits? limits = null)
     {
@@ -41,34 +44,89 @@ public sealed class InstanceConnection
         _limits = limits ?? EngineLimits.Default;
     }
 
-    public async Task RunAsync(CancellationToken cancel)
+    /// <summary>
+    /// Serves the connection on a thread of its own that blocks in the socket's receive: a frame from the
+    /// plug-in wakes that one thread, which decodes, renders and writes the ring (issue #20: through
+    /// System.IO.Pipelines each wake-up was an epoll thread waking a thread-pool worker, most of what an
+    /// idle instance cost the engine). The task completes when the connection is closed.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancel)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(cancel);
+                done.SetResult();
+            }
+            catch (Exception e) { done.SetException(e); }
+        }) { IsBackground = true, Name = _label };
+        thread.Start();
+        return done.Task;
+    }
+
+    void Run(CancellationToken cancel)
     {
         _stream = new NetworkStream(_socket, ownsSocket: true);
-        var reader = PipeReader.Create(_stream);
         string reason = "the plug-in closed the connection";
+        // Shutting the socket down is what wakes a blocked receive when the engine stops.
+        using var stopping = cancel.Register(() =>
+        {
+            try { _socket.Shutdown(SocketShutdown.Receive); } catch (SocketException) { } catch (ObjectDisposedException) { }
+        });
         // Until its Hello has arrived, a connection lives only as long as the Hello deadline.
-        using var helloDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        helloDeadline.CancelAfter(_limits.HelloDeadline);
+        long helloDeadline = Environment.TickCount64 + (long)_limits.HelloDeadline.TotalMilliseconds;
+        // Room for one whole frame of the largest size and what follows it; a frame is decoded as soon as it is whole.
+        var buffer = new byte[2 * (ProtocolCodec.HeaderSize + ProtocolCodec.MaxPayloadSize)];
+        int begin = 0, end = 0, receiveTimeout = -1;
         try
         {
             while (true)
             {
-                ReadResult result;
-                try { result = await reader.ReadAsync(_hello is null ? helloDeadline.Token : cancel); }
-                catch (OperationCanceledException) when (_hello is null && !cancel.IsCancellationRequested)
+                if (begin == end) begin = end = 0;
+                if (begin > 0 && buffer.Length - end < ProtocolCodec.HeaderSize + ProtocolCodec.MaxPayloadSize)
+                {
+                    Buffer.BlockCopy(buffer, begin, buffer, 0, end - begin);
+                    end -= begin;
+                    begin = 0;
+                }
+                int received;
+                try
+                {
+                    int timeout = _hello is null ? (int)Math.Max(1, helloDeadline - Environment.TickCount64) : 0;
+                    if (timeout != receiveTimeout) _socket.ReceiveTimeout = receiveTimeout = timeout;
+                    received = _socket.Receive(buffer, end, buffer.Length - end, SocketFlags.None);
+                }
+                catch (SocketException e) when (cancel.IsCancellationRequested) { throw new OperationCanceledException(e.Message, e, cancel); }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut && _hello is null)
                 {
                     throw new EngineRefusal(EngineErrorCode.ProtocolError, $"no Hello within {_limits.HelloDeadline.TotalSeconds:0.###} s of connecting");
                 }
-                var buffer = result.Buffer;
-                bool goodbye = false;
-                while (!goodbye && ProtocolCodec.TryReadFrame(ref buffer, out var message)) goodbye = !Handle(message);
-                reader.AdvanceTo(buffer.Start, buffer.End);
-                if (goodbye) { reason = "goodbye"; break; }
-                if (result.IsCompleted)
+                catch (SocketException e) { throw new IOException(e.Message, e); }
+                if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
+                if (received == 0)
                 {
-                    if (!buffer.IsEmpty) reason = $"the connection ended inside a frame ({buffer.Length} bytes pending)";
+                    if (end > begin) reason = $"the connection ended inside a frame ({end - begin} bytes pending)";
                     break;
                 }
+                end += received;
+                EngineProfile.Add(EngineProfile.Section.Wakeup);
+                var pending = new ReadOnlySequence<byte>(buffer, begin, end - begin);
+                bool goodbye = false;
+                while (!goodbye)
+                {
+                    long t = EngineProfile.Start();
+                    if (!ProtocolCodec.TryReadFrame(ref pending, out var message)) break;
+                    EngineProfile.Stop(EngineProfile.Section.Decode, t);
+                    t = EngineProfile.Start();
+                    goodbye = !Handle(message);
+                    EngineProfile.Stop(EngineProfile.Section.Message, t);
+                }
+                begin = end - (int)pending.Length;
+                // Every ClockAdvance of what arrived at once is one piece of work: the last one's.
+                if (_clockPending && !goodbye) ClockWork();
+                if (goodbye) { reason = "goodbye"; break; }
             }
         }
         catch (ProtocolException e)
@@ -90,12 +148,12 @@ public sealed class InstanceConnection
         }
         finally
         {
-            await reader.CompleteAsync();
             _session?.Dispose();
             _ring?.Dispose();
             _stream.Dispose();
             _log($"{_label}: closed ({reason}); {_underruns + (_live?.Underruns ?? 0)} underruns, {_session?.LateEvents ?? 0} late events" +
-                 (_live is null ? "" : $", {_live.Splices} splices"));
+                 (_live is null ? "" : $", {_live.Splices} splices") +
+                 $"; {ClockBatches} clock renders for {_clockAdvances} ClockAdvances, {_session?.LmRuns ?? 0} LM runs, {_session?.Rests ?? 0} rests");
         }
     }
 
@@ -119,10 +177,13 @@ public sealed class InstanceConnection
                 }
                 break;
             case ClockAdvanceMessage m:
+                // The clock is taken at once (events after it in this batch are checked against it); the
+                // rendering it allows waits for the end of the batch (ClockWork), so that a batch of clock
+                // advances costs one render and one ring write, not one each.
                 _session!.AdvanceClock(StreamTime(m.StreamTime, "ClockAdvance"));
-                if (_live is not null) _live.Update();
-                else RenderAvailable();
-                SendStatusNow();
+                _clockPending = true;
+                _clockAdvances++;
+                EngineProfile.Add(EngineProfile.Section.ClockAdvance);
                 break;
             case TransportMessage m:
                 _session!.Flush(StreamTime(m.StreamTime, "Transport"));
@@ -143,6 +204,22 @@ public sealed class InstanceConnection
         }
         return true;
     }
+
+    /// <summary>What the clock advances of one batch of frames allow: the live writer's update, or the studio render.</summary>
+    void ClockWork()
+    {
+        long t = EngineProfile.Start();
+        _clockPending = false;
+        ClockBatches++;
+        if (_live is not null) _live.Update();
+        else RenderAvailable();
+        SendStatusNow();
+        EngineProfile.Stop(EngineProfile.Section.ClockWork, t);
+        EngineProfile.Add(EngineProfile.Section.ClockBatch);
+    }
+
+    /// <summary>Times this connection rendered and wrote for the clock (one per batch of frames that held a ClockAdvance).</summary>
+    public long ClockBatches { get; private set; }
 
     /// <summary>A stream time from the client, refused beyond <see cref="EngineLimits.MaxStreamTime"/> (where sample arithmetic could overflow).</summary>
     static long StreamTime(ulong time, string message) => time <= EngineLimits.MaxStreamTime ? (long)time
@@ -181,7 +258,7 @@ public sealed class InstanceConnection
         // Live: lookahead 0, the latency is the slack alone; the engine renders ahead speculatively.
         bool live = hello.LatencyMode == LatencyMode.Live;
         int speculation = live ? SpeculativeRingWriter.SpeculationFor((int)hello.SampleRate, (int)Math.Min(hello.MaxBlockSize, 1 << 16)) : 0;
-        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation));
+        _session = new RenderSession(_package, new RenderSettings((int)hello.SampleRate, Seed: 0, SpeculationSamples: speculation, ReuseUnchangedWork: RenderSettings.ReuseFromEnvironment, HonourRest: RenderSettings.RestFromEnvironment));
         if (live)
         {
             SpeculativeRingWriter.WarmUp(_package);
@@ -192,7 +269,7 @@ public sealed class InstanceConnection
         long slack = Math.Max(hello.ComputeSlackSamples, hello.MaxBlockSize);
         var m = _package.Manifest;
         Send(new WelcomeMessage(ProtocolCodec.ProtocolVersion, checked((uint)(lookahead + slack)), (uint)lookahead, (uint)_ring.CapacityFrames,
-            m.Name, m.Version, m.Untrained ? WelcomeMessage.FlagUntrained : 0));
+            m.Name, m.Version, (m.Untrained ? WelcomeMessage.FlagUntrained : 0) | (live ? WelcomeMessage.FlagRendersAhead : 0)));
         _log($"{_label}: {hello.SampleRate} Hz, blocks up to {hello.MaxBlockSize}, {hello.ProcessMode}, {hello.LatencyMode}; latency {lookahead} + {slack} samples; ring {ClientText.Quote(hello.SharedMemoryName)}");
     }
 

@@ -80,6 +80,11 @@ public sealed record WelcomeMessage(
     string ModelName, string ModelVersion, uint Flags) : ProtocolMessage
 {
     public const uint FlagUntrained = 1;
+    /// <summary>
+    /// The engine renders this (live) session ahead of the read claim by itself (<see cref="SpeculativeRingWriter"/>
+    /// keeps 100 ms), so the front end may hold a ClockAdvance back for up to 20 ms when its block sends nothing else.
+    /// </summary>
+    public const uint FlagRendersAhead = 2;
     public override MessageType Type => MessageType.Welcome;
 }
 

@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Diagnostics;
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.CompilerServices;
@@ -116,6 +117,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
     /// </summary>
     public void Write(ReadOnlySpan<float> left, ReadOnlySpan<float> right)
     {
+        long t = EngineProfile.Start();
         long w = WritePosition;
         int n = left.Length;
         if (n > WritableFrames) throw new InvalidOperationException($"audio ring overflow: {n} frames, {WritableFrames} writable");
@@ -129,6 +131,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
             source[first..].CopyTo(data);
         }
         Volatile.Write(ref WritePositionRef, (ulong)(w + n)); // release: the samples are visible before the position
+        EngineProfile.Stop(EngineProfile.Section.Ring, t);
     }
 
     /// <summary>
@@ -149,6 +152,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
     public long Splice(long from, ReadOnlySpan<float> left, ReadOnlySpan<float> right, int crossFade, int claimMargin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(claimMargin);
+        long t = EngineProfile.Start();
         long oldWrite = WritePosition;
         // Never announce below what the reader has already claimed (it may be copying that block now and
         // would stop short at the announcement); with a margin, not even where its next claim ends.
@@ -179,6 +183,7 @@ public sealed unsafe class SharedAudioRing : IDisposable
         }
         Volatile.Write(ref WritePositionRef, (ulong)Math.Max(start, end)); // release: samples before position
         Volatile.Write(ref SpliceStartRef, NoSplice);
+        EngineProfile.Stop(EngineProfile.Section.Ring, t);
         return start;
     }
 

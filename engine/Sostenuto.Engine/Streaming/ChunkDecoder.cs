@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Model;
 using Sostenuto.Engine.Onnx;
 
@@ -34,15 +35,43 @@ public sealed class ChunkDecoder : IDisposable
 
     public int Channels { get; }
 
+    bool _outputValid; // the audio tensor holds the decoding of the token tensor's window
+
+    /// <summary>Whether a window equal to the last one reuses its audio (on: exact; off only for the tests that compare).</summary>
+    public bool ReuseUnchanged { get; init; } = true;
+
+    /// <summary>Decoder runs (ORT calls) so far, and decodes that reused the previous run's audio.</summary>
+    public long Runs { get; private set; }
+    public long Reuses { get; private set; }
+
     /// <summary>Decodes the window whose last frame is <paramref name="lastFrame"/>.</summary>
     public void Decode(TokenHistory history, long lastFrame)
     {
+        long t = EngineProfile.Start();
         var tokens = _tokens.Span;
         long first = lastFrame - _windowFrames + 1;
+        // The tensors hold the last run's window and its audio: the decoder is a pure function of its
+        // window, so the same window again (a stream holding silence) has that audio without a run.
+        bool same = _outputValid && ReuseUnchanged;
         for (int k = 0; k < _codebooks; k++)
             for (int i = 0; i < _windowFrames; i++)
-                tokens[k * _windowFrames + i] = history.Get(first + i, k);
+            {
+                long token = history.Get(first + i, k);
+                ref long slot = ref tokens[k * _windowFrames + i];
+                if (slot != token) { slot = token; same = false; }
+            }
+        EngineProfile.Stop(EngineProfile.Section.DecoderInput, t);
+        if (same)
+        {
+            Reuses++;
+            return;
+        }
+        t = EngineProfile.Start();
+        _outputValid = false;
         _run.Run();
+        _outputValid = true;
+        Runs++;
+        EngineProfile.Stop(EngineProfile.Section.DecoderRun, t);
     }
 
     /// <summary>The decoded window's audio of one channel.</summary>

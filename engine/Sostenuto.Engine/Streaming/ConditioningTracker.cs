@@ -49,6 +49,9 @@ public sealed class ConditioningTracker
         _pedal = source._pedal;
     }
 
+    /// <summary>Whether a key is held or sustained by the pedal (what the model hears as sounding).</summary>
+    public bool AnySounding => Array.IndexOf(_sounding, true) >= 0;
+
     /// <summary>Starts the next frame: clears what is per-frame.</summary>
     public void BeginFrame()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Sostenuto.Engine.Model;
 using Sostenuto.Engine.Onnx;
 
@@ -62,11 +63,26 @@ public sealed class LmStepper : IDisposable
     public void Step()
     {
         _run.Run();
+        Runs++;
         _odd = !_odd;
         BindStates();
     }
 
     public ReadOnlySpan<float> Logits(int codebook) => _logits.Span.Slice(codebook * _codebookSize, _codebookSize);
+
+    /// <summary>
+    /// After a <see cref="Step"/>: whether the state it wrote is bit for bit the state it read, every state
+    /// tensor (a fixed point: a step with the same tokens and conditioning writes it again).
+    /// </summary>
+    public bool StateUnchangedByLastStep()
+    {
+        foreach (var s in _states)
+            if (!MemoryMarshal.AsBytes(s.A.Span).SequenceEqual(MemoryMarshal.AsBytes(s.B.Span))) return false;
+        return true;
+    }
+
+    /// <summary>Runs so far (ORT calls of this stream's LM).</summary>
+    public long Runs { get; private set; }
 
     /// <summary>Sizes of the state tensors, for buffers that hold a copy of the state.</summary>
     public int[] StateSizes => _states.Select(s => s.A.Span.Length).ToArray();

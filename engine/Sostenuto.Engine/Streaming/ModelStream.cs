@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using Sostenuto.Engine.Audio;
+using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Model;
 
@@ -50,6 +52,12 @@ public sealed class ModelStream : IDisposable
 
     readonly StreamSnapshot[] _snapshots; // live only: slot c % length holds chunk c's start
     readonly bool _live;
+    readonly bool _reuse;
+    // The reuse rule (docs/idle.md): the last LM step left its state unchanged and drew every token with
+    // certainty, so a step whose tokens and conditioning equal that step's (still in the input tensors)
+    // would compute the same logits, draw the same tokens and leave the same state: it is skipped.
+    bool _lmFixedPoint;
+    SamplingSettings? _lastStepSampling;
 
     readonly int _lookahead, _rowSize, _hop, _chunkFrames, _overlapFrames, _leftContextFrames;
     long _knownUntil;        // every event before this local host time has been added
@@ -67,8 +75,10 @@ public sealed class ModelStream : IDisposable
     /// which generates ahead of the clock, and whose caller reads at most this many host samples past
     /// the clock (it sizes the snapshots kept for rolling back).
     /// </param>
-    public ModelStream(ModelPackage package, int hostRate, SamplingSettings sampling, ulong seed, int speculationSamples = 0)
+    /// <param name="reuseUnchangedWork">skip LM steps and decodes whose result is known exactly (docs/idle.md); off only to compare</param>
+    public ModelStream(ModelPackage package, int hostRate, SamplingSettings sampling, ulong seed, int speculationSamples = 0, bool reuseUnchangedWork = true)
     {
+        _reuse = reuseUnchangedWork;
         _manifest = package.Manifest;
         var m = _manifest;
         _clock = new FrameClock(hostRate, m.SampleRate, m.HopLength);
@@ -76,7 +86,7 @@ public sealed class ModelStream : IDisposable
         _sampler = new TokenSampler(m.CodebookSize, sampling, seed);
         Sampling = sampling;
         _lm = new LmStepper(package);
-        _decoder = new ChunkDecoder(package);
+        _decoder = new ChunkDecoder(package) { ReuseUnchanged = reuseUnchangedWork };
 
         _lookahead = m.LookaheadFrames;
         _rowSize = _tracker.Size;
@@ -190,34 +200,86 @@ public sealed class ModelStream : IDisposable
     /// </summary>
     public bool ProduceFrame()
     {
+        long frameStart = EngineProfile.Start();
         long frame = _generatedFrames;
+        long t = EngineProfile.Start();
         if (_live) TakeSnapshot();
+        EngineProfile.Stop(EngineProfile.Section.Snapshot, t);
+        t = EngineProfile.Start();
         while (_featureFrames <= frame + _lookahead)
         {
             if (!FrameEventsKnown(_featureFrames)) return false;
             ComputeFeatures(_featureFrames++);
         }
+        EngineProfile.Stop(EngineProfile.Section.Features, t);
 
+        t = EngineProfile.Start();
+        while (_nextSamplingChange - _samplingBase < _samplingChanges.Count && _samplingChanges[(int)(_nextSamplingChange - _samplingBase)].Frame <= frame)
+            _sampler.Settings = _samplingChanges[(int)(_nextSamplingChange++ - _samplingBase)].Settings;
+        bool known = _reuse && _lmFixedPoint && _sampler.Settings == _lastStepSampling && InputsUnchanged(frame);
+        if (!known)
+        {
+            var conditioning = _lm.Conditioning;
+            for (int i = 0; i <= _lookahead; i++)
+            {
+                long g = frame + i;
+                _featureRows.AsSpan((int)(g % (_lookahead + 1)) * _rowSize, _rowSize).CopyTo(conditioning.Slice(i * _rowSize, _rowSize));
+            }
+            var previous = _lm.PreviousTokens;
+            for (int k = 0; k < _frameTokens.Length; k++) previous[k] = _history.Get(frame - 1, k);
+        }
+        EngineProfile.Stop(EngineProfile.Section.LmInput, t);
+        if (known)
+        {
+            // _frameTokens still holds what the last step drew, and the state it left is the one it read.
+            SkippedFrames++;
+            EngineProfile.Add(EngineProfile.Section.SkippedFrame);
+            _history.Append(_frameTokens);
+        }
+        else
+        {
+            t = EngineProfile.Start();
+            _lm.Step();
+            EngineProfile.Stop(EngineProfile.Section.LmRun, t);
+            t = EngineProfile.Start();
+            bool certain = true;
+            for (int k = 0; k < _frameTokens.Length; k++)
+            {
+                _frameTokens[k] = _sampler.Sample(_lm.Logits(k), frame, k);
+                certain &= _sampler.LastDrawCertain;
+            }
+            _history.Append(_frameTokens);
+            _lastStepSampling = _sampler.Settings;
+            _lmFixedPoint = _reuse && certain && _lm.StateUnchangedByLastStep();
+            EngineProfile.Stop(EngineProfile.Section.Sampling, t);
+        }
+        _generatedFrames++;
+
+        if (_generatedFrames % _chunkFrames == 0) DecodeChunk();
+        EngineProfile.Stop(EngineProfile.Section.Frame, frameStart);
+        return true;
+    }
+
+    /// <summary>Whether frame <paramref name="frame"/>'s LM inputs (conditioning window, previous tokens) are bit for bit those in the input tensors.</summary>
+    bool InputsUnchanged(long frame)
+    {
         var conditioning = _lm.Conditioning;
         for (int i = 0; i <= _lookahead; i++)
         {
             long g = frame + i;
-            _featureRows.AsSpan((int)(g % (_lookahead + 1)) * _rowSize, _rowSize).CopyTo(conditioning.Slice(i * _rowSize, _rowSize));
+            var row = _featureRows.AsSpan((int)(g % (_lookahead + 1)) * _rowSize, _rowSize);
+            if (!MemoryMarshal.AsBytes(row).SequenceEqual(MemoryMarshal.AsBytes(conditioning.Slice(i * _rowSize, _rowSize)))) return false;
         }
         var previous = _lm.PreviousTokens;
-        for (int k = 0; k < _frameTokens.Length; k++) previous[k] = _history.Get(frame - 1, k);
-
-        while (_nextSamplingChange - _samplingBase < _samplingChanges.Count && _samplingChanges[(int)(_nextSamplingChange - _samplingBase)].Frame <= frame)
-            _sampler.Settings = _samplingChanges[(int)(_nextSamplingChange++ - _samplingBase)].Settings;
-        _lm.Step();
         for (int k = 0; k < _frameTokens.Length; k++)
-            _frameTokens[k] = _sampler.Sample(_lm.Logits(k), frame, k);
-        _history.Append(_frameTokens);
-        _generatedFrames++;
-
-        if (_generatedFrames % _chunkFrames == 0) DecodeChunk();
+            if (previous[k] != _history.Get(frame - 1, k)) return false;
         return true;
     }
+
+    /// <summary>ORT runs of this stream's LM and decoder, and frames whose LM step the reuse rule skipped.</summary>
+    public long LmRuns => _lm.Runs;
+    public long DecoderRuns => _decoder.Runs;
+    public long SkippedFrames { get; private set; }
 
     bool FrameEventsKnown(long frame) => _live || _knownUntil == long.MaxValue || frame < _clock.FrameOf(_knownUntil);
 
@@ -242,6 +304,7 @@ public sealed class ModelStream : IDisposable
     {
         long c = _decodedChunks++;
         _decoder.Decode(_history, (c + 1) * _chunkFrames - 1);
+        long t = EngineProfile.Start();
         int overlap = _overlapFrames * _hop;
         int keptStart = _leftContextFrames * _hop;
         int finalLength = _chunkFrames * _hop - overlap; // kept audio after the overlap that no later chunk touches
@@ -260,9 +323,15 @@ public sealed class ModelStream : IDisposable
             kept.Slice(overlap, finalLength).CopyTo(emit.Slice(n, finalLength));
             n += finalLength;
             kept.Slice(overlap + finalLength, overlap).CopyTo(tail);
+            EngineProfile.Stop(EngineProfile.Section.CrossFade, t);
+            t = EngineProfile.Start();
             _resamplers[ch].Push(emit[..n]);
+            EngineProfile.Stop(EngineProfile.Section.Resampler, t);
+            t = EngineProfile.Start();
         }
+        t = EngineProfile.Start();
         PullResampled();
+        EngineProfile.Stop(EngineProfile.Section.Resampler, t);
     }
 
     void PullResampled()
@@ -294,6 +363,7 @@ public sealed class ModelStream : IDisposable
     /// <summary>Moves <paramref name="left"/>.Length ready samples out (adding them to what the spans hold, scaled by <paramref name="gain"/>).</summary>
     public void MixInto(Span<float> left, Span<float> right, ReadOnlySpan<float> gain)
     {
+        long t = EngineProfile.Start();
         int n = left.Length;
         Span<float> buffer = stackalloc float[Math.Min(n, 1024)];
         for (int done = 0; done < n; done += buffer.Length)
@@ -310,6 +380,7 @@ public sealed class ModelStream : IDisposable
                 else for (int i = 0; i < count; i++) dest[i] += part[i] * gain[done + i];
             }
         }
+        EngineProfile.Stop(EngineProfile.Section.Mix, t);
     }
 
     /// <summary>
@@ -421,6 +492,7 @@ public sealed class ModelStream : IDisposable
         }
         _dirtyFeatureFrame = long.MaxValue;
         _dirtyFrame = long.MaxValue;
+        _lmFixedPoint = false; // the tensors hold a later frame's inputs, _frameTokens a later frame's draw
     }
 
     /// <summary>Drops the events and sampling changes that neither the stream nor any snapshot will apply again.</summary>

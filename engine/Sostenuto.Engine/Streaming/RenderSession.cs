@@ -1,3 +1,4 @@
+using Sostenuto.Engine.Diagnostics;
 using Sostenuto.Engine.Midi;
 using Sostenuto.Engine.Model;
 
@@ -45,12 +46,20 @@ public sealed class RenderSession : IDisposable
     long _rewindFrom = long.MaxValue; // live: the earliest rendered time that an input since the last rewind changed
     ModelStream? _spare;      // live: the next stream, built ahead (building one takes tens of ms, too long for a key press)
 
-    sealed class ActiveStream(ModelStream stream, long origin)
+    sealed class ActiveStream(ModelStream stream, long origin, ConditioningTracker keys)
     {
         public ModelStream Stream { get; } = stream;
         public long Origin { get; } = origin;
         public long? FadeStart { get; set; }
+        /// <summary>Key and pedal state of the events the stream got (what decides whether it may rest).</summary>
+        public ConditioningTracker Keys { get; } = keys;
+        /// <summary>When the package declares a rest (docs/idle.md) and nothing sounds: where the stream fades out unless an event comes first.</summary>
+        public long? RestAt { get; set; }
+        /// <summary>Where the stream's fade-out starts: a flush or All Sound Off, else its rest.</summary>
+        public long? EndsAt => FadeStart ?? RestAt;
     }
+
+    readonly long? _restSamples; // the package's declared rest, in host samples (null: none)
 
     public RenderSession(ModelPackage package, RenderSettings settings)
     {
@@ -59,6 +68,7 @@ public sealed class RenderSession : IDisposable
         _settings = settings;
         _sampling = settings.Sampling ?? package.Manifest.Sampling;
         _flushFadeSamples = Math.Max(1, (int)Math.Round(FlushFadeSeconds * settings.OutputRate));
+        if (package.Manifest.RestAfterSeconds is double rest && settings.HonourRest) _restSamples = (long)Math.Round(rest * settings.OutputRate);
         // Live: speculation stands in for the lookahead, so the clock need not lead at all.
         LatencySamples = settings.Live ? 0 : ModelStream.Latency(package.Manifest, settings.OutputRate);
     }
@@ -118,6 +128,7 @@ public sealed class RenderSession : IDisposable
         long time = e.Time;
         if (time < _clock) { time = _clock; LateEvents++; }
         _clock = time;
+        EndIfRested(time);
         if (_current is not null) Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin));
         else if (e.Message.IsNoteOn) Changed(time);
         var m = e.Message;
@@ -137,12 +148,36 @@ public sealed class RenderSession : IDisposable
             // stray note-off before the first note must not move the frame grid. The pedal's state is
             // all that such events leave behind, and it is carried into the stream at its start.
             if (!m.IsNoteOn) return;
-            _current = new ActiveStream(TakeStream(), time);
+            _current = new ActiveStream(TakeStream(), time, new ConditioningTracker([], _package.Manifest.SampleRate, _package.Manifest.HopLength));
             _streams.Add(_current);
-            if (_pedalDown) _current.Stream.AddEvent(0, MidiMessage.ControlChange(0, MidiMessage.SustainPedalController, 127));
+            if (_pedalDown)
+            {
+                var pedal = MidiMessage.ControlChange(0, MidiMessage.SustainPedalController, 127);
+                _current.Stream.AddEvent(0, pedal);
+                _current.Keys.Apply(pedal, 0, 0);
+            }
         }
         _current.Stream.AddEvent(time - _current.Origin, e.Message);
+        _current.Keys.Apply(e.Message, 0, 0);
+        // Nothing sounds after this event: the stream rests the declared time later, unless another event comes first.
+        _current.RestAt = _restSamples is long rest && !_current.Keys.AnySounding ? time + rest : null;
     }
+
+    /// <summary>
+    /// The sounding stream came to rest before <paramref name="time"/> (docs/idle.md): it has faded out for good,
+    /// and what comes at <paramref name="time"/> goes where it goes after a flush (a note starts a fresh stream).
+    /// </summary>
+    void EndIfRested(long time)
+    {
+        if (_current?.RestAt is not long restAt || time < restAt) return;
+        _current.FadeStart = restAt;
+        _current.Stream.EndInput();
+        _current = null;
+        Rests++;
+    }
+
+    /// <summary>Streams that came to rest (docs/idle.md).</summary>
+    public long Rests { get; private set; }
 
     ModelStream TakeStream()
     {
@@ -152,7 +187,50 @@ public sealed class RenderSession : IDisposable
         return stream;
     }
 
-    ModelStream NewStream() => new(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples);
+    ModelStream NewStream() => new(_package, _settings.OutputRate, _sampling, _settings.Seed, _settings.SpeculationSamples, _settings.ReuseUnchangedWork);
+
+    long _retiredLmRuns, _retiredDecoderRuns, _retiredSkippedFrames;
+
+    /// <summary>ORT runs of the LM so far, in every stream this session has had (the idle tests count them).</summary>
+    public long LmRuns
+    {
+        get
+        {
+            long n = _retiredLmRuns;
+            foreach (var s in _streams) n += s.Stream.LmRuns;
+            return n;
+        }
+    }
+
+    /// <summary>ORT runs of the decoder so far, in every stream this session has had.</summary>
+    public long DecoderRuns
+    {
+        get
+        {
+            long n = _retiredDecoderRuns;
+            foreach (var s in _streams) n += s.Stream.DecoderRuns;
+            return n;
+        }
+    }
+
+    /// <summary>Frames whose LM step was skipped because its result was known (docs/idle.md).</summary>
+    public long SkippedFrames
+    {
+        get
+        {
+            long n = _retiredSkippedFrames;
+            foreach (var s in _streams) n += s.Stream.SkippedFrames;
+            return n;
+        }
+    }
+
+    void Retire(ModelStream stream)
+    {
+        _retiredLmRuns += stream.LmRuns;
+        _retiredDecoderRuns += stream.DecoderRuns;
+        _retiredSkippedFrames += stream.SkippedFrames;
+        stream.Dispose();
+    }
 
     /// <summary>Live: builds the stream the next note after silence will take, if none is waiting. Call when time is not pressing.</summary>
     public void PrepareNextStream()
@@ -180,6 +258,7 @@ public sealed class RenderSession : IDisposable
     {
         if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature));
         time = Math.Max(time, Math.Max(_clock, _lastSamplingChange)); // changes apply in order, never in the past
+        EndIfRested(time);
         _lastSamplingChange = time;
         _sampling = _sampling with { Temperature = temperature };
         if (_current is not null) Changed(_current.Origin + _current.Stream.EarliestChangeAt(time - _current.Origin, viaConditioning: false));
@@ -191,6 +270,7 @@ public sealed class RenderSession : IDisposable
     {
         if (time < _clock) time = _clock;
         _clock = time;
+        EndIfRested(time);
         FadeOutCurrent(time);
         _pedalDown = false;
     }
@@ -213,6 +293,7 @@ public sealed class RenderSession : IDisposable
     public int Render(Span<float> left, Span<float> right)
     {
         if (right.Length != left.Length) throw new ArgumentException("left and right must have the same length");
+        long t = EngineProfile.Start();
         int done = 0;
         while (done < left.Length)
         {
@@ -221,6 +302,7 @@ public sealed class RenderSession : IDisposable
             done += got;
             if (got < want) break;
         }
+        EngineProfile.Stop(EngineProfile.Section.Render, t);
         return done;
     }
 
@@ -231,7 +313,9 @@ public sealed class RenderSession : IDisposable
         // With no stream taking events, silence is final up to the clock: a later note starts
         // a stream at its own time, which is not before the clock.
         // (A live session renders as if no event will come, so its silence needs no clock.)
-        if (_current is null && _clock != long.MaxValue && !_settings.Live) n = (int)Math.Clamp(_clock - start, 0, n);
+        // The same holds past the end of a current stream that comes to rest (docs/idle.md).
+        if ((_current is null || FadeEnd(_current) < start + n) && _clock != long.MaxValue && !_settings.Live)
+            n = (int)Math.Clamp(Math.Max(_clock, _current is null ? 0 : FadeEnd(_current)) - start, 0, n);
         // How much every stream that plays in [start, start + n) can deliver decides how much is final.
         foreach (var s in _streams)
         {
@@ -258,7 +342,7 @@ public sealed class RenderSession : IDisposable
             {
                 int offset = (int)(from - start), count = (int)(playedTo - from);
                 var gain = ReadOnlySpan<float>.Empty;
-                if (s.FadeStart is long fadeStart)
+                if (s.EndsAt is long fadeStart)
                 {
                     for (int k = 0; k < count; k++)
                     {
@@ -272,7 +356,12 @@ public sealed class RenderSession : IDisposable
             // A live session keeps a faded stream until the clock passes its end: a rewind may still need it.
             if (playedTo >= FadeEnd(s) && (!_settings.Live || FadeEnd(s) <= _clock))
             {
-                s.Stream.Dispose();
+                if (s == _current)
+                {
+                    _current = null; // came to rest and no event came: the next note starts afresh
+                    Rests++;
+                }
+                Retire(s.Stream);
                 _streams.RemoveAt(i);
             }
         }
@@ -280,7 +369,7 @@ public sealed class RenderSession : IDisposable
         return n;
     }
 
-    long FadeEnd(ActiveStream s) => s.FadeStart is long fade ? fade + _flushFadeSamples : long.MaxValue;
+    long FadeEnd(ActiveStream s) => s.EndsAt is long fade ? fade + _flushFadeSamples : long.MaxValue;
 
     public void Dispose()
     {

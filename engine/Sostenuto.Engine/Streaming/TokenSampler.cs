@@ -28,6 +28,16 @@ public sealed class TokenSampler
     public SamplingSettings Settings { get; set; }
     public ulong Seed { get; }
 
+    /// <summary>
+    /// Whether the last <see cref="Sample"/> could have drawn only the token it drew: one token kept a
+    /// probability above 0 (the others underflowed, or top-k/top-p left one). Such a draw does not depend
+    /// on the random number, so the same logits give the same token at any frame (ModelStream's reuse rule).
+    /// </summary>
+    public bool LastDrawCertain { get; private set; }
+
+    /// <summary>Below this, <see cref="MathF.Exp"/> is exactly 0 (TokenSamplerTests checks it).</summary>
+    internal const float ExpUnderflow = -110f;
+
     /// <param name="frame">Frame number from the stream's origin: a stream started by a flush draws what a fresh render draws.</param>
     public int Sample(ReadOnlySpan<float> logits, long frame, int codebook)
     {
@@ -36,12 +46,16 @@ public sealed class TokenSampler
 
         float max = float.NegativeInfinity;
         for (int i = 0; i < n; i++) if (logits[i] > max) max = logits[i];
-        if (float.IsNaN(max) || float.IsNegativeInfinity(max)) return 0; // a broken model must not crash the stream
+        if (float.IsNaN(max) || float.IsNegativeInfinity(max)) { LastDrawCertain = true; return 0; } // a broken model must not crash the stream
 
         float invTemperature = 1f / Settings.Temperature;
         for (int i = 0; i < n; i++)
         {
-            float p = MathF.Exp((logits[i] - max) * invTemperature);
+            // exp of anything below -110 is 0 in single precision (e^-110 is 1.7e-48; the smallest float is
+            // 1.4e-45): skipping the call gives the same bits, and a confident or cold model's logits are
+            // mostly that far below the best (issue #20: sampling was the largest per-frame cost after ORT).
+            float x = (logits[i] - max) * invTemperature;
+            float p = x < ExpUnderflow ? 0f : MathF.Exp(x);
             _probabilities[i] = float.IsNaN(p) ? 0f : p;
         }
 
@@ -53,7 +67,13 @@ public sealed class TokenSampler
     int SampleFull(double u)
     {
         double total = 0;
-        for (int i = 0; i < _probabilities.Length; i++) total += _probabilities[i];
+        int nonzero = 0;
+        for (int i = 0; i < _probabilities.Length; i++)
+        {
+            total += _probabilities[i];
+            if (_probabilities[i] > 0) nonzero++;
+        }
+        LastDrawCertain = nonzero <= 1;
         double target = u * total, cumulative = 0;
         int last = 0;
         for (int i = 0; i < _probabilities.Length; i++)
@@ -97,6 +117,7 @@ public sealed class TokenSampler
             keep = nucleus;
             total = cumulative;
         }
+        LastDrawCertain = keep <= 1;
 
         double target = u * total, sum = 0;
         for (int i = 0; i < keep; i++)

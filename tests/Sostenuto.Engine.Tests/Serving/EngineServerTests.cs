@@ -116,6 +116,49 @@ public sealed class EngineServerTests(FixtureModel fixture) : IDisposable
     }
 
     /// <summary>
+    /// ClockAdvances that arrive together cost one render into the ring, not one each (issue #20: per-block
+    /// work was most of what an idle instance cost); and a live session's Welcome says the engine renders
+    /// ahead, so the front end may hold its clock back (docs/idle.md). Counts, not times.
+    /// </summary>
+    [Theory]
+    [InlineData(LatencyMode.Studio)]
+    [InlineData(LatencyMode.Live)]
+    public async Task ClockAdvancesThatArriveTogetherCostOneRender(LatencyMode mode)
+    {
+        var (server, run, stop) = Start();
+        using (server)
+        {
+            using var ring = new TestAudioRing(1 << 16);
+            using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath));
+                socket.Send(ProtocolCodec.Encode(new HelloMessage(1, Rate, 128, ProcessMode.Realtime, mode, 0, 2400, 43, ring.Name)));
+                var welcome = Assert.IsType<WelcomeMessage>(ProtocolFrames.Read(socket, TimeSpan.FromSeconds(30), 1)[0]);
+                Assert.Equal(mode == LatencyMode.Live, (welcome.Flags & WelcomeMessage.FlagRendersAhead) != 0);
+                var batch = new List<byte>();
+                for (int b = 1; b <= 200; b++) batch.AddRange(ProtocolCodec.Encode(new ClockAdvanceMessage((ulong)(b * 128))));
+                socket.Send(batch.ToArray());
+                await Task.Delay(300);
+                socket.Send(ProtocolCodec.Encode(new GoodbyeMessage()));
+                ProtocolFrames.Read(socket, TimeSpan.FromSeconds(10), int.MaxValue); // until the engine closes
+            }
+            string closed = "";
+            var wait = Stopwatch.StartNew();
+            while (closed == "" && wait.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                lock (_log) closed = _log.FirstOrDefault(l => l.Contains("closed (goodbye)")) ?? "";
+                await Task.Delay(10);
+            }
+            var match = System.Text.RegularExpressions.Regex.Match(closed, @"(\d+) clock renders for (\d+) ClockAdvances");
+            Assert.True(match.Success, closed);
+            Assert.Equal(200, int.Parse(match.Groups[2].Value));
+            Assert.InRange(int.Parse(match.Groups[1].Value), 1, 10); // one per socket read: 3.3 KB arrive in one or a few
+            stop.Cancel();
+            await run;
+        }
+    }
+
+    /// <summary>
     /// The plug-in's part: Hello; per block, the block's events and a ClockAdvance; audio for render
     /// time s − D read from the ring (waiting for it, as offline mode does). Returns the left channel.
     /// </summary>

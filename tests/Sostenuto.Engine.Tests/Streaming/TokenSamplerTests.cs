@@ -5,6 +5,29 @@ namespace Sostenuto.Engine.Tests.Streaming;
 
 public sealed class TokenSamplerTests
 {
+    /// <summary>The sampler skips exp below its underflow bound; that must give the bits exp gives.</summary>
+    [Fact]
+    public void ExpIsExactlyZeroBelowTheSamplersUnderflowBound()
+    {
+        for (float x = TokenSampler.ExpUnderflow; x > -200f; x -= 0.01f) Assert.Equal(0f, MathF.Exp(x));
+        Assert.Equal(0f, MathF.Exp(float.NegativeInfinity));
+        Assert.Equal(0f, MathF.Exp(float.MinValue));
+    }
+
+    /// <summary>A draw where one token keeps all the probability is certain; a spread one is not (the reuse rule of docs/idle.md).</summary>
+    [Fact]
+    public void ADrawIsCertainOnlyWhenOneTokenKeepsAllTheProbability()
+    {
+        var sampler = new TokenSampler(4, new SamplingSettings(0.1f, 0, 1f), 1);
+        Assert.Equal(2, sampler.Sample(new float[] { -50, -40, 0, -30 }, 0, 0));
+        Assert.True(sampler.LastDrawCertain);
+        sampler.Sample(new float[] { 0, 0, -1, -30 }, 0, 0);
+        Assert.False(sampler.LastDrawCertain);
+        sampler.Settings = new SamplingSettings(1f, 1, 1f); // top-k 1 keeps one
+        sampler.Sample(new float[] { 0, 0.5f, -1, -3 }, 0, 0);
+        Assert.True(sampler.LastDrawCertain);
+    }
+
     static float[] Logits(int n, int seed)
     {
         var random = new Random(seed);

@@ -146,6 +146,8 @@ public:
     // The engine process of the running session (SO_PEERCRED); 0 when none.
     int engine_pid() const noexcept { return engine_pid_.load(std::memory_order_relaxed); }
     EngineSupervisorCounters counters() const noexcept override;
+    // ClockAdvances held back because the next one would carry them (see send_clock()).
+    std::uint64_t clocks_held() const noexcept { return clocks_held_.load(std::memory_order_relaxed); }
 
     // ---- audio thread ----
 
@@ -215,6 +217,10 @@ private:
     // Published before the gate opens.
     std::atomic<std::uint64_t> epoch_{0};
     std::atomic<std::uint32_t> latency_{0};
+    // Session samples a ClockAdvance may be held back when a block sends nothing else
+    // (0: one with every block). See send_clock().
+    std::atomic<std::uint32_t> clock_interval_{0};
+    bool clock_every_block_ = false;  // SOSTENUTO_CLOCK_EVERY_BLOCK=1 (benchmarks/cost compares)
     std::atomic<ProcessMode> process_mode_{ProcessMode::realtime};
     std::atomic<std::uint32_t> channels_{0};  // the ring's, for zero-filling without touching the ring
 
@@ -224,6 +230,9 @@ private:
     std::uint64_t audio_epoch_ = 0;
     std::uint64_t audio_epoch_start_ = 0;
     std::uint32_t audio_latency_ = 0;
+    std::uint32_t audio_clock_interval_ = 0;
+    std::uint64_t last_clock_sent_ = 0;   // session time of the last ClockAdvance sent
+    bool sent_since_clock_ = true;        // a frame went out since then: the next clock goes at once
 
     std::atomic<EngineState> state_{EngineState::stopped};
     std::atomic<int> engine_pid_{0};
@@ -232,7 +241,7 @@ private:
 
     // Counters.
     std::atomic<std::uint64_t> launches_{0}, failed_attempts_{0}, sessions_lost_{0}, ring_replacements_{0};
-    std::atomic<std::uint64_t> silent_blocks_{0}, audio_underruns_{0}, dropped_{0};
+    std::atomic<std::uint64_t> silent_blocks_{0}, audio_underruns_{0}, dropped_{0}, clocks_held_{0};
     std::atomic<std::uint64_t> engine_underruns_{0}, engine_late_events_{0};
 
     // Retry policy, the supervisor's thread only.

@@ -137,6 +137,11 @@ struct GoodbyeMessage {};
 // ---- engine -> plugin -------------------------------------------------------
 
 inline constexpr std::uint32_t welcome_flag_untrained = 1u << 0;
+// The engine renders this (live) session ahead of the read claim by itself, at least
+// welcome_renders_ahead_ms past it: the front end need not send a ClockAdvance with
+// every block (docs/protocol.md, "ClockAdvance").
+inline constexpr std::uint32_t welcome_flag_renders_ahead = 1u << 1;
+inline constexpr std::uint32_t clock_interval_renders_ahead_ms = 20;
 
 struct WelcomeMessage {
     std::uint16_t protocol_version = bridge::protocol_version;
