@@ -11,6 +11,11 @@ public static class ModelManifestParser
     public const string FormatName = "sostenuto-model";
     public const int FormatVersion = 1;
     const int MaxManifestBytes = 1 << 20;
+    // A codec may have many narrow codebooks (a band-local codec has one per band of oscillators),
+    // but the LM's logits, codebooks × codebookSize floats per stream and frame, stay bounded as
+    // they were when codebooks were at most 64 of at most 65536 codes.
+    const int MaxCodebooks = 256;
+    const long MaxLogitsPerFrame = 64L * 65536;
 
     public static ModelManifest Read(string manifestPath)
     {
@@ -72,8 +77,10 @@ public static class ModelManifestParser
         int hop = audio["hopLength"].Int(1, 1 << 16);
 
         var codec = root["codec"];
-        int codebooks = codec["codebooks"].Int(1, 64);
+        int codebooks = codec["codebooks"].Int(1, MaxCodebooks);
         int codebookSize = codec["codebookSize"].Int(2, 65536);
+        if ((long)codebooks * codebookSize > MaxLogitsPerFrame)
+            codec["codebookSize"].Fail($"codebooks × codebookSize is {(long)codebooks * codebookSize}; at most {MaxLogitsPerFrame} logits per frame");
         var silenceField = codec["silenceTokens"];
         var silence = silenceField.Array().Select(t => t.Int(0, codebookSize - 1)).ToArray();
         if (silence.Length != codebooks) silenceField.Fail($"has {silence.Length} entries; codec.codebooks is {codebooks}");

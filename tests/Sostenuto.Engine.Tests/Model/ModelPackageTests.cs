@@ -133,9 +133,14 @@ public class ModelPackageTests
         ["audio: missing"] = Remove("audio"),
         ["audio: not an object"] = Set("audio", 24000),
 
-        // codec.codebooks 1…64; codebookSize 2…65536; silenceTokens has `codebooks` entries in [0, codebookSize)
+        // codec.codebooks 1…256; codebookSize 2…65536; their product ≤ 64 × 65536; silenceTokens has `codebooks` entries in [0, codebookSize)
         ["codec.codebooks: 0"] = Set("codec.codebooks", 0),
-        ["codec.codebooks: 65"] = Set("codec.codebooks", 65),
+        ["codec.codebooks: 257"] = Set("codec.codebooks", 257, says: "between 1 and 256"),
+        ["codec.codebookSize: 65536 with 65 codebooks"] = Edit(m =>
+        {
+            JsonPath.Set(m, "codec.codebooks", 65);
+            JsonPath.Set(m, "codec.codebookSize", 65536);
+        }, "codec.codebookSize", says: "at most 4194304 logits per frame"),
         ["codec.codebookSize: 1"] = Set("codec.codebookSize", 1, says: "between 2 and 65536"),
         ["codec.codebookSize: 65537"] = Set("codec.codebookSize", 65537, says: "between 2 and 65536"),
         ["codec.silenceTokens: too few"] = Set("codec.silenceTokens", Array(0, 0, 0)),
