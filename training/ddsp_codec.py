@@ -77,13 +77,20 @@ def partial_freqs(B):
     return sorted(out)
 
 
+def oscillators(B):
+    """The bank: [(frequency, {MIDI notes})] ascending. A partial within MERGE_RATIO of the last
+    oscillator's frequency shares that oscillator (and belongs to it, for whoever asks whose it is)."""
+    out = []
+    for f, k, _ in partial_freqs(B):
+        if not out or f > out[-1][0] * MERGE_RATIO:
+            out.append((f, set()))
+        out[-1][1].add(LOWEST + k)
+    return out
+
+
 def bank_cycles(B):
     """[O] int64 cycles per CLOCK_SAMPLES of each oscillator (ascending; near-duplicates merged)."""
-    kept = []
-    for f, _, _ in partial_freqs(B):
-        if not kept or f > kept[-1] * MERGE_RATIO:
-            kept.append(f)
-    return torch.tensor([int(round(f * CLOCK_SAMPLES / SR)) for f in kept], dtype=torch.int64)
+    return torch.tensor([int(round(f * CLOCK_SAMPLES / SR)) for f, _ in oscillators(B)], dtype=torch.int64)
 
 
 def fit_inharmonicity(spectra, counts, log=print):

@@ -31,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import ddsp_codec as dc
-from common import C
+from common import C, FEATURE_SIZES, FEATURES, feature_slice
 
 LOOKAHEAD = 2
 EMBED = 192
@@ -42,23 +42,17 @@ BAND_HIDDEN = 64
 KEY_EMBED = 8         # a key's features over frames f..f+L, summarised by one small map shared by all keys
 CLOCK_LOGIT = 50.0
 HISTORY_NOISE = 0.5
-KEY_BLOCKS = 6        # note_onset, onset_offset, note_held, note_sounding, note_velocity, note_age (FEATURES order)
-AGE_BLOCK = 5
-PEDAL_AT = KEY_BLOCKS * 128
+# The conditioning layout is common.FEATURES': per-key blocks of 128 (onset .. age), then the pedal.
+KEY_BLOCKS = FEATURES.index("pedal")
+AGE_BLOCK = FEATURES.index("note_age")
+PEDAL_AT = feature_slice("pedal").start
+assert all(FEATURE_SIZES[f] == 128 for f in FEATURES[:KEY_BLOCKS]) and PEDAL_AT == KEY_BLOCKS * 128
 NO_KEY = 128          # padding slot of band_keys: a key whose features are all zero
 
 
 def band_keys_of(codec):
-    """[K_CONTENT, width] int64: the MIDI notes with a partial among codebook b's oscillators (NO_KEY pads).
-
-    Follows dc.bank_cycles: oscillators are the sorted partials, a partial within MERGE_RATIO of
-    the last kept one shares its oscillator, so it belongs to that oscillator's band too."""
-    osc_keys, last = [], None
-    for f, k, _ in dc.partial_freqs(codec.B.numpy()):
-        if last is None or f > last * dc.MERGE_RATIO:
-            osc_keys.append(set())
-            last = f
-        osc_keys[-1].add(dc.LOWEST + k)
+    """[K_CONTENT, width] int64: the MIDI notes with a partial among codebook b's oscillators (NO_KEY pads)."""
+    osc_keys = [keys for _, keys in dc.oscillators(codec.B.numpy())]
     assert len(osc_keys) == codec.n_osc, (len(osc_keys), codec.n_osc)
     bands = []
     for row in codec.band_index.tolist():
@@ -122,10 +116,15 @@ class TokenLM(nn.Module):
         return self.logits(h, c, prev, cond), hn
 
 
-def load_lm(path):
-    """LM weights from lm.pt (a state dict) or a training checkpoint ({"model": ..., "opt": ..., "step": ...})."""
+def lm_weights(path):
+    """The state dict in lm.pt, or in a training checkpoint ({"model": ..., "opt": ..., "step": ...})."""
     st = torch.load(path)
-    st = st["model"] if "model" in st else st
+    return st["model"] if "model" in st else st
+
+
+def load_lm(path):
+    """The LM of lm.pt or of a training checkpoint."""
+    st = lm_weights(path)
     lm = TokenLM(st["band_keys"])
     lm.load_state_dict(st)
     return lm

@@ -29,7 +29,7 @@ torch = nice_torch()
 # made the loss NaN within 25 steps. The native kernels are exact and repeatable.
 torch.backends.mkldnn.enabled = False
 import torch.nn.functional as F  # noqa: E402
-from token_lm import LOOKAHEAD, TokenLM, band_keys_of, corrupt_history  # noqa: E402
+from token_lm import LOOKAHEAD, TokenLM, band_keys_of, corrupt_history, lm_weights  # noqa: E402
 
 SEQ, WARM, BATCH = 240, 40, 8
 # Scheduled sampling, in parallel form (Duckworth et al. 2019): a first, gradient-free pass samples
@@ -126,8 +126,7 @@ def main():
     ck, final = os.path.join(args.out, "ckpt.pt"), os.path.join(args.out, "lm.pt")
     step = 0
     if args.init and not os.path.exists(ck):
-        st = torch.load(args.init)
-        st = st.get("model", st)
+        st = lm_weights(args.init)
         own = lm.state_dict()
         same = {k: v for k, v in st.items() if k in own and own[k].shape == v.shape}
         lm.load_state_dict(same, strict=False)
