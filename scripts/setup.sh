@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # --- Debian packages -------------------------------------------------------
 # Reference tools the tests compare against (mido, sox, fluidsynth) and the native toolchain;
 # JACK for the standalone instrument (standalone/: libjack headers to build it, jackd2 for
-# the tests' `jackd -d dummy` server) and pkg-config, which finds libjack for CMake.
+# the tests' `jackd -d dummy` server) and pkg-config, which finds libjack for CMake; clang and
+# zlib1g-dev link the bundle's engine, which `make bundle` compiles ahead of time (PublishAot).
 APT_PACKAGES=(python3-mido python3-numpy sox fluidsynth fluid-soundfont-gm cmake g++ libgtest-dev ardour
-              pkg-config jackd2 libjack-jackd2-dev)
+              pkg-config jackd2 libjack-jackd2-dev clang zlib1g-dev)
 if [ "${SOSTENUTO_TRAINING:-0}" = 1 ]; then
   # python3-pil: the model card's spectrogram PNGs; musescore3 (+ its demo scores) and musescore-common:
   # the real piano music of the piano's test set (training/gen_data.py exports the demo scores to MIDI)

@@ -1,15 +1,16 @@
 # Sourced by latency.sh and soak.sh: one engine of the harness's own (`sostenuto serve` on a
 # socket in the work directory), so that its CPU time can be read and a user's engine is never
-# touched. Needs $repo and $work; sets $socket and $engine_pid.
+# touched. It is the bundle's engine (the ahead-of-time build users run, `make bundle`), serving
+# the bundle's model unless SOSTENUTO_MODEL names another. Needs $repo and $work; sets $socket
+# and $engine_pid.
 
 # SCRIPT: sets $host and $bundle from $build_dir and stops with SCRIPT's message unless they
 # and the engine are built.
 require_plugin_harness() {
   host="$build_dir/tests/vst3-host/sostenuto-test-host"
   bundle="$build_dir/Sostenuto.vst3"
-  [ -f "$repo/engine/Sostenuto.Cli/bin/Release/net10.0/sostenuto.dll" ] ||
-    { echo "$1: the engine is not built (make build)" >&2; exit 1; }
-  for f in "$host" "$bundle"; do [ -e "$f" ] || { echo "$1: $f is missing (make native)" >&2; exit 1; }; done
+  engine_exe="$bundle/Contents/Resources/engine/sostenuto"
+  for f in "$host" "$bundle" "$engine_exe"; do [ -e "$f" ] || { echo "$1: $f is missing (make bundle)" >&2; exit 1; }; done
 }
 
 stop_pid() {  # PID: TERM, then KILL after 5 s
@@ -22,7 +23,7 @@ stop_pid() {  # PID: TERM, then KILL after 5 s
 
 start_engine() {
   socket="$work/engine.sock"
-  (cd "$repo" && exec ./sostenuto serve --socket "$socket") > "$work/engine.log" 2>&1 &
+  (cd "$repo" && exec "$engine_exe" serve --socket "$socket") > "$work/engine.log" 2>&1 &
   engine_pid=$!
   for _ in $(seq 1 600); do
     [ -S "$socket" ] && return 0

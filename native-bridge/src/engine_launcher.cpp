@@ -34,8 +34,13 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr off_t max_log_size = 8 * 1024 * 1024;
-constexpr milliseconds first_poll_delay{10};
-constexpr milliseconds max_poll_delay{200};
+// Polling for the engine we started to listen: a connect() to a Unix socket
+// costs microseconds, and every millisecond between the engine listening and
+// us noticing is silence for players waiting on a restarted engine (issue #19:
+// at up to 200 ms a poll, a restart took 100-200 ms longer than the engine's
+// own start-up).
+constexpr milliseconds first_poll_delay{5};
+constexpr milliseconds max_poll_delay{20};
 // How long the socket may stay silent after the engine we started has
 // exited before we call it a failed start. Losing the engine lock to a
 // concurrent engine is the benign way to exit, and that engine binds its

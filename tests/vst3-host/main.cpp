@@ -24,7 +24,7 @@ const char* kUsage =
     "           [--rate HZ] [--block N|varying] [--max-block N] [--mode realtime|offline]\n"
     "           [--setup-mode realtime|offline] [--paced] [--tail SECONDS] [--seed N]\n"
     "           [--gain-db DB] [--temperature T] [--latency-mode live|studio|auto] [--lookahead-ms MS]\n"
-    "           [--engine-socket PATH] [--engine PATH] [--kill-engine-at SECONDS]\n"
+    "           [--engine-socket PATH] [--engine PATH] [--kill-engine-at SECONDS] [--kill-engine-every SECONDS]\n"
     "           [--stopped] [--fail-on-underrun] [--require-engine]\n"
     "           [--calls N] [--no-op] [--rt-priority N] [--stats-json FILE]\n"
     "\n"
@@ -36,6 +36,8 @@ const char* kUsage =
     "  --engine           sets SOSTENUTO_ENGINE (the engine the plug-in starts when none runs)\n"
     "  --kill-engine-at   SIGKILL the plug-in's engine process at this stream time (seconds), once,\n"
     "                     and report the process() times from the kill until the plug-in recovered\n"
+    "  --kill-engine-every  and again this long (of stream) after each recovery; report every\n"
+    "                     recovery time (kill to the first block of a new session) and the worst\n"
     "  --calls N          exactly N process() calls whatever the MIDI's length (then --midi and -o\n"
     "                     are optional: no MIDI = no events, no -o = no WAV)\n"
     "  --no-op            time an in-process no-op (zero the outputs) instead of the plug-in's\n"
@@ -48,6 +50,7 @@ const char* kUsage =
 struct Args {
     std::string plugin, midi, output, engine_socket, engine, stats_json;
     double kill_engine_at = -1;
+    double kill_engine_every = 0;  // 0: one kill
     RenderOptions options;
     bool fail_on_underrun = false;
     bool require_engine = false;
@@ -105,6 +108,10 @@ Args parse(int argc, char** argv) {
         } else if (k == "--engine-socket") a.engine_socket = value();
         else if (k == "--engine") a.engine = value();
         else if (k == "--kill-engine-at") a.kill_engine_at = number(value(), "--kill-engine-at");
+        else if (k == "--kill-engine-every") {
+            a.kill_engine_every = number(value(), "--kill-engine-every");
+            if (!(a.kill_engine_every > 0)) throw std::invalid_argument("--kill-engine-every must be above 0");
+        }
         else if (k == "--fail-on-underrun") a.fail_on_underrun = true;
         else if (k == "--require-engine") a.require_engine = true;
         else if (k == "--calls") {
@@ -221,24 +228,35 @@ int main(int argc, char** argv) {
         if (args.have_mode) add_parameter(plugin, args, "Latency Mode", args.latency_mode);
         if (args.have_lookahead) add_parameter(plugin, args, "Lookahead", args.lookahead_ms);
 
-        // --kill-engine-at: the call after which the engine was killed, and the one that had a session again.
-        size_t kill_call = 0, recovered_call = 0;
-        int killed_pid = 0;
-        uint64_t recoveries_before = 0;
+        // --kill-engine-at / --kill-engine-every: per kill, the call after which the engine was killed
+        // and the one that had a session again.
+        struct Kill {
+            size_t kill_call = 0, recovered_call = 0;
+            int pid = 0;
+        };
+        std::vector<Kill> kills;
+        if (args.kill_engine_every > 0 && args.kill_engine_at < 0) args.kill_engine_at = args.kill_engine_every;
         if (args.kill_engine_at >= 0) {
             args.options.count_context_switches = true;
+            kills.reserve(1 + (args.kill_engine_every > 0 ? 4096 : 0));
             size_t calls = 0;
-            const uint64_t kill_at = static_cast<uint64_t>(std::llround(args.kill_engine_at * args.options.sample_rate));
-            args.options.after_block = [&](PluginInstance& p, uint64_t stream_time) {
+            uint64_t recoveries_before = 0;
+            uint64_t kill_at = static_cast<uint64_t>(std::llround(args.kill_engine_at * args.options.sample_rate));
+            const uint64_t every = static_cast<uint64_t>(std::llround(args.kill_engine_every * args.options.sample_rate));
+            args.options.after_block = [&, kill_at, every](PluginInstance& p, uint64_t stream_time) mutable {
                 ++calls;
                 sostenuto_stats s{};
-                if (killed_pid == 0 && stream_time >= kill_at && p.stats(s) && s.engine_pid > 0) {
-                    killed_pid = s.engine_pid;
+                const bool waiting = !kills.empty() && kills.back().recovered_call == 0;
+                if (waiting) {
+                    if (p.stats(s) && s.session_recoveries > recoveries_before) {
+                        kills.back().recovered_call = calls;
+                        if (every == 0) kill_at = UINT64_MAX;
+                        else kill_at = stream_time + every;
+                    }
+                } else if (stream_time >= kill_at && kills.size() < kills.capacity() && p.stats(s) && s.engine_pid > 0) {
                     recoveries_before = s.session_recoveries;
-                    ::kill(killed_pid, SIGKILL);
-                    kill_call = calls;
-                } else if (killed_pid != 0 && recovered_call == 0 && p.stats(s) && s.session_recoveries > recoveries_before) {
-                    recovered_call = calls;
+                    ::kill(s.engine_pid, SIGKILL);
+                    kills.push_back(Kill{calls, 0, s.engine_pid});
                 }
             };
         }
@@ -290,22 +308,41 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(s.session_recoveries), static_cast<unsigned long long>(s.events_resent));
         }
         if (args.kill_engine_at >= 0) {
-            if (killed_pid == 0) {
+            if (kills.empty()) {
                 std::printf("kill          no engine process to kill at %.3f s\n", args.kill_engine_at);
             } else {
-                const size_t end = recovered_call ? recovered_call : r.process_micros.size();
-                std::vector<double> outage(r.process_micros.begin() + static_cast<long>(kill_call),
+                const Kill& k = kills.front();
+                const size_t end = k.recovered_call ? k.recovered_call : r.process_micros.size();
+                std::vector<double> outage(r.process_micros.begin() + static_cast<long>(k.kill_call),
                                            r.process_micros.begin() + static_cast<long>(end));
                 uint64_t switches = 0;
                 for (uint32_t v : r.process_switches) switches += v;
                 std::printf("kill          engine pid %d killed after call %zu (%.3f s); %s after %zu calls (%.3f s of stream)\n",
-                            killed_pid, kill_call, static_cast<double>(r.process_stream_times[kill_call - 1]) / rate,
-                            recovered_call ? "a new session played" : "no new session", end - kill_call,
-                            recovered_call ? static_cast<double>(r.process_stream_times[end - 1] - r.process_stream_times[kill_call - 1]) / rate
-                                           : 0.0);
+                            k.pid, k.kill_call, static_cast<double>(r.process_stream_times[k.kill_call - 1]) / rate,
+                            k.recovered_call ? "a new session played" : "no new session", end - k.kill_call,
+                            k.recovered_call ? static_cast<double>(r.process_stream_times[end - 1] - r.process_stream_times[k.kill_call - 1]) / rate
+                                             : 0.0);
                 std::printf("outage        process p50 %.1f us, p99 %.1f us, max %.1f us over %zu calls; %llu voluntary context switches in all process() calls\n",
                             quantile(outage, 0.5), quantile(outage, 0.99), quantile(outage, 1.0), outage.size(),
                             static_cast<unsigned long long>(switches));
+            }
+            if (args.kill_engine_every > 0) {
+                // Recovery time: from the block after which the engine was killed to the first block
+                // that had a new session, in stream time (wall time when --paced).
+                std::vector<double> ms;
+                std::string each;
+                for (const Kill& k : kills) {
+                    if (k.recovered_call == 0) continue;
+                    const double v = 1000.0 * static_cast<double>(r.process_stream_times[k.recovered_call - 1] -
+                                                                  r.process_stream_times[k.kill_call - 1]) / rate;
+                    ms.push_back(v);
+                    char one[32];
+                    std::snprintf(one, sizeof one, "%s%.0f", each.empty() ? "" : " ", v);
+                    each += one;
+                }
+                std::printf("kills         %zu, %zu recovered; recovery min %.0f ms, median %.0f ms, max %.0f ms\n", kills.size(), ms.size(),
+                            quantile(ms, 0.0), quantile(ms, 0.5), quantile(ms, 1.0));
+                std::printf("recoveries    %s (ms)\n", each.c_str());
             }
         }
         if (r.restarts_before_render || r.restart_requests_during_render)

@@ -1,6 +1,6 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Sostenuto.Engine.Audio;
 
@@ -32,8 +32,8 @@ public sealed class Resampler
     private const double PassbandEdgeOfMinRate = 0.45; // fraction of min(rates), i.e. 90 % of the lower Nyquist
     private const double StopbandEdgeOfMinRate = 0.50; // the lower Nyquist itself: nothing may alias or image below it
 
-    // Half-width H is rounded up to this so that 2H taps divide into whole Vector<float>s
-    // (Count is 4, 8 or 16): the dot product then has no scalar tail.
+    // Half-width H is rounded up to this so that 2H taps divide into whole pairs of 8-lane vectors
+    // (Dot): the dot product then has no scalar tail.
     private const int TapGranularity = 8;
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<(int, int), float[]> s_tables = new();
@@ -256,30 +256,26 @@ public sealed class Resampler
         return count;
     }
 
-    // Fixed evaluation order regardless of caller: two vector accumulators over the row, then a
-    // lane-by-lane horizontal sum (explicit, so it cannot depend on how the JIT lowers Vector.Sum).
+    // Fixed evaluation order regardless of caller and of the machine: two 8-lane accumulators over
+    // the row, then a lane-by-lane horizontal sum (explicit, so it cannot depend on how the compiler
+    // lowers a horizontal sum). Vector256 rather than Vector<float>, whose width is the machine's
+    // (4, 8 or 16 lanes; and 4 in the engine's ahead-of-time build, which targets any x86-64-v2):
+    // every build then sums in the same order, so the bundled engine and `sostenuto render` write
+    // the same samples. Without AVX, Vector256 runs as two 128-bit halves, lane for lane the same.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Dot(ref float coefficients, ref float samples, int taps)
     {
-        int width = Vector<float>.Count;
-        var acc0 = Vector<float>.Zero;
-        var acc1 = Vector<float>.Zero;
-        int k = 0;
-        for (; k + 2 * width <= taps; k += 2 * width)
+        const int width = 8;
+        var acc0 = Vector256<float>.Zero;
+        var acc1 = Vector256<float>.Zero;
+        for (int k = 0; k < taps; k += 2 * width) // taps is a multiple of 2 * TapGranularity = 16
         {
-            acc0 += Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref coefficients, k)))
-                  * Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref samples, k)));
-            acc1 += Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref coefficients, k + width)))
-                  * Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref samples, k + width)));
-        }
-        if (k < taps) // one odd vector left (taps is a multiple of 16, so only when width == 16)
-        {
-            acc0 += Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref coefficients, k)))
-                  * Unsafe.ReadUnaligned<Vector<float>>(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref samples, k)));
+            acc0 += Vector256.LoadUnsafe(ref coefficients, (nuint)k) * Vector256.LoadUnsafe(ref samples, (nuint)k);
+            acc1 += Vector256.LoadUnsafe(ref coefficients, (nuint)(k + width)) * Vector256.LoadUnsafe(ref samples, (nuint)(k + width));
         }
         var acc = acc0 + acc1;
         float sum = 0;
-        for (int lane = 0; lane < width; lane++) sum += acc[lane];
+        for (int lane = 0; lane < width; lane++) sum += acc.GetElement(lane);
         return sum;
     }
 

@@ -37,19 +37,22 @@ public sealed class ModelPackage : IDisposable
         var manifestPath = Path.Combine(directory, ManifestFileName);
         var manifest = ModelManifestParser.Read(manifestPath);
 
+        // The two sessions are built side by side: building them (ORT's graph optimisation) is most
+        // of an engine's start-up, and an engine restarted after a crash has players waiting (issue #19).
+        OnnxEnvironment.EnsureCreated();
+        var decoderOpening = Task.Run(() => OpenSession(directory, manifestPath, "decoder", manifest.Decoder, options));
         OnnxSession? lm = null, decoder = null;
-        try
-        {
-            lm = OpenSession(directory, manifestPath, "lm", manifest.Lm, options);
-            decoder = OpenSession(directory, manifestPath, "decoder", manifest.Decoder, options);
-            return new ModelPackage(directory, manifest, lm, decoder);
-        }
-        catch
-        {
-            lm?.Dispose();
-            decoder?.Dispose();
-            throw;
-        }
+        Exception? lmError = null, decoderError = null;
+        try { lm = OpenSession(directory, manifestPath, "lm", manifest.Lm, options); }
+        catch (Exception e) { lmError = e; }
+        try { decoder = decoderOpening.GetAwaiter().GetResult(); }
+        catch (Exception e) { decoderError = e; }
+        if (lmError is null && decoderError is null) return new ModelPackage(directory, manifest, lm!, decoder!);
+        lm?.Dispose();
+        decoder?.Dispose();
+        // The LM's error first, as when the two were opened one after the other.
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(lmError ?? decoderError!);
+        throw new System.Diagnostics.UnreachableException();
     }
 
     static OnnxSession OpenSession(string directory, string manifestPath, string field, NetworkSpec spec, SessionSettings options)
@@ -84,7 +87,7 @@ public sealed class ModelPackage : IDisposable
     {
         if (options.Log is not { } log) return options;
         var seen = new HashSet<string>();
-        return options with { Log = line => { if (seen.Add(line)) log(line); } };
+        return options with { Log = line => { lock (seen) { if (!seen.Add(line)) return; } log(line); } };
     }
 
     /// <summary>The manifest's declarations and the session's real tensors must agree one to one.</summary>

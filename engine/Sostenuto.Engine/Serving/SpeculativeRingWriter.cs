@@ -57,10 +57,13 @@ public sealed class SpeculativeRingWriter
 
     /// <summary>
     /// Runs a short live session with a late note once per process, so the first note a player plays
-    /// does not wait for the JIT to compile the rewind path (tens of milliseconds).
+    /// does not wait for the JIT to compile the rewind path (tens of milliseconds). The bundled engine
+    /// is compiled ahead of time and has nothing to compile: there it would only delay the first
+    /// Welcome (by 130-180 ms, most of an engine restart's budget; issue #19), so it is skipped.
     /// </summary>
     public static void WarmUp(Sostenuto.Engine.Model.ModelPackage package)
     {
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled) return;
         if (Interlocked.Exchange(ref s_warm, 1) != 0) return;
         const int rate = 48000;
         using var session = new RenderSession(package, new RenderSettings(rate, SpeculationSamples: SpeculationFor(rate, 1024)));

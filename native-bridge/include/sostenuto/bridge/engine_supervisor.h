@@ -99,7 +99,10 @@ struct EngineSupervisorConfig {
     // min_retry_delay, doubling up to max_retry_delay.
     std::chrono::milliseconds min_retry_delay{100};
     std::chrono::milliseconds max_retry_delay{5000};
-    std::chrono::milliseconds stable_session{5000};
+    // A session that played this long was not a crash loop (an engine that dies
+    // on what it is sent dies when the held notes are replayed to it, within
+    // milliseconds): the engine is started again at once.
+    std::chrono::milliseconds stable_session{1000};
     // After a session: how long to wait for the engine to close its end
     // before the ring is replaced rather than reused.
     std::chrono::milliseconds close_wait{500};
