@@ -9,7 +9,12 @@
 # `make soak SOAK_MINUTES=10` runs it.
 #
 #   benchmarks/latency/soak.sh [--minutes 10] [--instances 4] [--block 128] [--rate 48000]
-#       [--latency-mode live|studio] [--out DIR] [--build-dir build]
+#       [--latency-mode live|studio] [--kill-every SECONDS] [--out DIR] [--build-dir build]
+#
+# --kill-every SECONDS: SIGKILL the engine this often; the plug-ins start a new one (the bundle's)
+# and replay what was held. Reports per instance the audio missing in each outage (from the loss
+# until a second after the new session took over) and the underruns outside outages (the bar: 0),
+# and the engine's RSS and open file descriptors just before each kill and at the end.
 #
 # The process() loops run SCHED_FIFO (priority 10) when the system allows it, as DAWs run their
 # audio threads; otherwise SCHED_OTHER (the report says which).
@@ -24,6 +29,7 @@ instances=4
 block=128
 rate=48000
 latency_mode=live
+kill_every=0
 out_dir=""
 build_dir="$repo/build"
 usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -34,6 +40,7 @@ while [ $# -gt 0 ]; do
     --block) block="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --latency-mode) latency_mode="$2"; shift 2 ;;
+    --kill-every) kill_every="$2"; shift 2 ;;
     --out) out_dir="$2"; shift 2 ;;
     --build-dir) build_dir="$(readlink -f "$2")"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -41,6 +48,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 require_plugin_harness soak.sh
+[[ "$kill_every" =~ ^[0-9]+$ ]] || { echo "soak.sh: --kill-every takes whole seconds" >&2; exit 1; }
 
 seconds=$(awk -v m="$minutes" 'BEGIN{print m * 60}')
 calls=$(awk -v s="$seconds" -v r="$rate" -v b="$block" 'BEGIN{printf "%d", s * r / b + 0.5}')
@@ -52,6 +60,8 @@ host_pids=()
 cleanup() {
   for pid in "${host_pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
   stop_engine
+  # Engines the plug-ins started after a kill (they would idle on for 30 s).
+  [ "$kill_every" = 0 ] || pkill -KILL -f -- "serve --socket $socket" 2> /dev/null || true
   [ -z "$out_dir" ] || { mkdir -p "$out_dir" && cp -r "$work"/. "$out_dir"/; } || true
   rm -rf "$work"
 }
@@ -74,6 +84,18 @@ for i in $(seq 1 "$instances"); do
   host_pids+=($!)
 done
 
+# The engine serving $socket now: after a kill, the one a plug-in started.
+current_engine() { pgrep -o -f -- "serve --socket $socket" || true; }
+# RSS (kB) and open file descriptors of the current engine, "rss fds".
+engine_resources() {
+  local pid; pid=$(current_engine)
+  [ -n "$pid" ] || { echo "- -"; return; }
+  echo "$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2> /dev/null || echo -) $(ls "/proc/$pid/fd" 2> /dev/null | wc -l)"
+}
+resources_log="$work/engine-resources.txt"
+echo "start $(engine_resources)" > "$resources_log"
+cpu_of_killed=0  # CPU seconds of engines killed so far (their /proc entries are gone)
+
 # The engine's CPU every 10 s while they play: the busiest interval beside the mean.
 peak=0 last_cpu=$cpu_before last_t=$start tick=0
 while true; do
@@ -82,8 +104,20 @@ while true; do
   [ "$running" = 1 ] || break
   sleep 1
   tick=$((tick + 1))
+  if [ "$kill_every" != 0 ] && [ $((tick % kill_every)) = 0 ]; then
+    victim=$(current_engine)
+    if [ -n "$victim" ]; then
+      echo "kill-$((tick / kill_every)) $(engine_resources)" >> "$resources_log"
+      cpu_of_killed=$(awk -v a="$cpu_of_killed" -v hz="$(getconf CLK_TCK)" '{printf "%.2f", a + ($14 + $15) / hz}' "/proc/$victim/stat")
+      kill -KILL "$victim" 2> /dev/null || true
+    fi
+    engine_pid=""
+    continue
+  fi
   [ $((tick % 10)) = 0 ] || continue
-  now_cpu=$(engine_cpu_seconds) now_t=$(date +%s.%N)
+  [ -n "${engine_pid:-}" ] && kill -0 "$engine_pid" 2> /dev/null || engine_pid=$(current_engine)
+  [ -n "$engine_pid" ] || continue
+  now_cpu=$(awk -v a="$cpu_of_killed" -v b="$(engine_cpu_seconds)" 'BEGIN{printf "%.2f", a + b}') now_t=$(date +%s.%N)
   peak=$(awk -v p="$peak" -v a="$last_cpu" -v b="$now_cpu" -v s="$last_t" -v e="$now_t" \
     'BEGIN{v = 100 * (b - a) / (e - s); printf "%.0f", (v > p ? v : p)}')
   last_cpu=$now_cpu last_t=$now_t
@@ -93,7 +127,9 @@ for i in $(seq 1 "$instances"); do
   wait "${host_pids[$((i - 1))]}" || { echo "soak.sh: instance $i failed:" >&2; cat "$work/instance-$i.txt" >&2; failed=1; }
 done
 host_pids=()
-cpu_after=$(engine_cpu_seconds)
+echo "end $(engine_resources)" >> "$resources_log"
+[ -n "${engine_pid:-}" ] && kill -0 "$engine_pid" 2> /dev/null || engine_pid=$(current_engine)
+cpu_after=$(awk -v a="$cpu_of_killed" -v b="$(engine_cpu_seconds 2> /dev/null || echo 0)" 'BEGIN{printf "%.2f", a + b}')
 end=$(date +%s.%N)
 [ "$failed" = 0 ] || exit 1
 
@@ -113,3 +149,20 @@ done
 awk -v a="$cpu_before" -v b="$cpu_after" -v s="$start" -v e="$end" -v p="$peak" \
   'BEGIN{printf "engine CPU %.1f s over %.1f s: mean %.0f%% of one core, busiest 10 s %.0f%%\n", b - a, e - s, 100 * (b - a) / (e - s), p}'
 echo "underruns: $total in all instances (the bar: 0)"
+if [ "$kill_every" != 0 ]; then
+  echo "engine killed every $kill_every s: per instance, the outages and the audio each one missed"
+  for i in $(seq 1 "$instances"); do
+    python3 - "$work/instance-$i.json" "$i" <<'PY'
+import json, statistics, sys
+s = json.load(open(sys.argv[1]))
+ms = [1000 * f / s["rate"] for f in s["outage_missing_frames"]]
+if ms:
+    print(f"instance {sys.argv[2]}: {len(ms)} outages, {s['outages_recovered']} recovered; audio missing min {min(ms):.0f} ms, "
+          f"median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms; {s['missing_frames_outside_outages']} frames missing outside outages")
+else:
+    print(f"instance {sys.argv[2]}: no outage seen")
+PY
+  done
+  echo "engine RSS (kB) and open file descriptors: at the start, before each kill (the engine serving then), at the end"
+  awk '{printf "  %-8s %8s kB %4s fds\n", $1, $2, $3}' "$resources_log"
+fi

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "outage_watch.h"
 #include "renderer.h"
 #include "wav_file.h"
 
@@ -174,7 +175,7 @@ std::string json_escape(const std::string& text) {
 
 // The numbers of the text report, machine-readable (benchmarks/bridge-overhead).
 // Times are per process() call in microseconds; quantiles are nearest-rank.
-void write_stats_json(const std::string& path, const Args& a, const PluginModule& module, const RenderResult& r) {
+void write_stats_json(const std::string& path, const Args& a, const PluginModule& module, const RenderResult& r, const OutageWatch& outages) {
     FILE* f = std::fopen(path.c_str(), "w");
     if (f == nullptr) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
     const std::vector<double>& t = r.process_micros;
@@ -202,7 +203,16 @@ void write_stats_json(const std::string& path, const Args& a, const PluginModule
     std::fprintf(f, "  \"underrun_blocks\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.underrun_blocks : 0));
     std::fprintf(f, "  \"missing_frames\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.missing_frames : 0));
     std::fprintf(f, "  \"events_sent\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.events_sent : 0));
-    std::fprintf(f, "  \"events_dropped\": %llu\n", static_cast<unsigned long long>(r.have_stats ? s.events_dropped : 0));
+    std::fprintf(f, "  \"events_dropped\": %llu,\n", static_cast<unsigned long long>(r.have_stats ? s.events_dropped : 0));
+    // Per outage (a lost session until a second after a new one took over): the audio missing, in frames.
+    std::fprintf(f, "  \"outage_missing_frames\": [");
+    for (size_t i = 0; i < outages.outages().size(); ++i)
+        std::fprintf(f, "%s%llu", i ? ", " : "", static_cast<unsigned long long>(outages.outages()[i].missing_frames));
+    std::fprintf(f, "],\n");
+    size_t recovered = 0;
+    for (const Outage& o : outages.outages()) recovered += o.recovered_at != 0;
+    std::fprintf(f, "  \"outages_recovered\": %zu,\n", recovered);
+    std::fprintf(f, "  \"missing_frames_outside_outages\": %llu\n", static_cast<unsigned long long>(outages.missing_outside()));
     std::fprintf(f, "}\n");
     if (std::fclose(f) != 0) throw std::runtime_error("cannot write " + path);
 }
@@ -235,25 +245,32 @@ int main(int argc, char** argv) {
             int pid = 0;
         };
         std::vector<Kill> kills;
+        // Every outage, whoever caused it (a kill here, or another process killing the shared
+        // engine, as soak.sh does): settled one second after a new session took over.
+        OutageWatch outages(static_cast<uint64_t>(args.options.sample_rate));
         if (args.kill_engine_every > 0 && args.kill_engine_at < 0) args.kill_engine_at = args.kill_engine_every;
-        if (args.kill_engine_at >= 0) {
+        const bool killing = args.kill_engine_at >= 0;
+        if (killing) {
             args.options.count_context_switches = true;
             kills.reserve(1 + (args.kill_engine_every > 0 ? 4096 : 0));
+        }
+        {
             size_t calls = 0;
             uint64_t recoveries_before = 0;
-            uint64_t kill_at = static_cast<uint64_t>(std::llround(args.kill_engine_at * args.options.sample_rate));
+            uint64_t kill_at = killing ? static_cast<uint64_t>(std::llround(args.kill_engine_at * args.options.sample_rate)) : UINT64_MAX;
             const uint64_t every = static_cast<uint64_t>(std::llround(args.kill_engine_every * args.options.sample_rate));
             args.options.after_block = [&, kill_at, every](PluginInstance& p, uint64_t stream_time) mutable {
                 ++calls;
                 sostenuto_stats s{};
+                if (!p.stats(s)) return;
+                outages.observe(stream_time, s);
                 const bool waiting = !kills.empty() && kills.back().recovered_call == 0;
                 if (waiting) {
-                    if (p.stats(s) && s.session_recoveries > recoveries_before) {
+                    if (s.session_recoveries > recoveries_before) {
                         kills.back().recovered_call = calls;
-                        if (every == 0) kill_at = UINT64_MAX;
-                        else kill_at = stream_time + every;
+                        kill_at = every == 0 ? UINT64_MAX : stream_time + every;
                     }
-                } else if (stream_time >= kill_at && kills.size() < kills.capacity() && p.stats(s) && s.engine_pid > 0) {
+                } else if (stream_time >= kill_at && kills.size() < kills.capacity() && s.engine_pid > 0) {
                     recoveries_before = s.session_recoveries;
                     ::kill(s.engine_pid, SIGKILL);
                     kills.push_back(Kill{calls, 0, s.engine_pid});
@@ -262,7 +279,8 @@ int main(int argc, char** argv) {
         }
         const RenderResult r = render(plugin, midi, args.options);
         if (!args.output.empty()) write_float_wav(args.output, static_cast<uint32_t>(std::lround(args.options.sample_rate)), r.audio);
-        if (!args.stats_json.empty()) write_stats_json(args.stats_json, args, module, r);
+        outages.finish();
+        if (!args.stats_json.empty()) write_stats_json(args.stats_json, args, module, r, outages);
 
         const double rate = args.options.sample_rate;
         float peak = 0;
@@ -344,6 +362,20 @@ int main(int argc, char** argv) {
                             quantile(ms, 0.0), quantile(ms, 0.5), quantile(ms, 1.0));
                 std::printf("recoveries    %s (ms)\n", each.c_str());
             }
+        }
+        if (!outages.outages().empty()) {
+            // The silence each outage cost (underrun frames from the loss until a second after the
+            // new session took over), and underruns anywhere else.
+            std::vector<double> gap_ms;
+            size_t recovered = 0;
+            for (const Outage& o : outages.outages()) {
+                gap_ms.push_back(1000.0 * static_cast<double>(o.missing_frames) / rate);
+                if (o.recovered_at) ++recovered;
+            }
+            std::printf("outages       %zu, %zu recovered; audio missing per outage min %.0f ms, median %.0f ms, max %.0f ms; "
+                        "%llu frames missing outside outages\n",
+                        outages.outages().size(), recovered, quantile(gap_ms, 0.0), quantile(gap_ms, 0.5), quantile(gap_ms, 1.0),
+                        static_cast<unsigned long long>(outages.missing_outside()));
         }
         if (r.restarts_before_render || r.restart_requests_during_render)
             std::printf("restarts      %d handled before the render, %d requested during it (ignored)\n",
