@@ -5,7 +5,7 @@
           [--states never,silent,holding,performance,offline] [--block 128] [--rate 48000]
           [--model DIR] [--build-dir build] [--out DIR]
 
-One engine of its own (`./sostenuto serve` on a private socket, SOSTENUTO_PROFILE set so that it
+One engine of its own (the bundle's, the ahead-of-time build users run: `sostenuto serve` on a private socket, SOSTENUTO_PROFILE set so that it
 writes its per-section profile, engine/Sostenuto.Engine/Diagnostics/EngineProfile.cs) serves every
 scenario. A scenario is N test hosts (tests/vst3-host, one plug-in instance each, paced to the wall
 clock as a sound card paces a DAW), each in one state:
@@ -23,7 +23,7 @@ Offline: CPU seconds per second of audio bounced (in % of one core per real-time
 bounce's speed.
 
 Baselines in the same run: N hosts running an in-process no-op instead of the plug-in (--no-op:
-the host's own floor; the host's cost of the plug-in is host − no-op), and `./sostenuto render` of
+the host's own floor; the host's cost of the plug-in is host − no-op), and the same engine's `render` of
 the same performance (the engine without a plug-in, pipe or ring).
 
 Not part of `make test`; `make bench-cost` runs it. Timing on a shared machine is noisy: compare
@@ -43,6 +43,7 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", ".."))
+ENGINE = ""  # the bundle's engine, set in main() from --build-dir
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -122,7 +123,7 @@ class Engine:
         self.log_path = os.path.join(work, f"{name}.log")
         self.log = open(self.log_path, "w")
         env = dict(os.environ, SOSTENUTO_PROFILE=self.profile, **(extra_env or {}))
-        cmd = [os.path.join(REPO, "sostenuto"), "serve", "--socket", self.socket]
+        cmd = [ENGINE, "serve", "--socket", self.socket]
         if model:
             cmd += ["--model", model]
         self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env=env)
@@ -243,11 +244,11 @@ def run_offline(args, work, engine, name, count, mode, host_env=None):
 
 
 def run_render_baseline(args, work, extra_env=None):
-    """./sostenuto render of instance 1's performance: the engine alone."""
+    """The engine's render of instance 1's performance: the engine alone."""
     events = performance_events(args.seconds, 1)
     midi = os.path.join(work, "render.mid")
     write_smf(midi, events)
-    cmd = [os.path.join(REPO, "sostenuto"), "render", midi, "-o", os.path.join(work, "render.wav"),
+    cmd = [ENGINE, "render", midi, "-o", os.path.join(work, "render.wav"),
            "--rate", str(args.rate), "--max-tail", "1", "--threads", "1"]
     if args.model:
         cmd += ["--model", args.model]
@@ -317,7 +318,9 @@ def main():
     args = ap.parse_args()
     args.host = os.path.join(args.build_dir, "tests", "vst3-host", "sostenuto-test-host")
     args.bundle = os.path.join(args.build_dir, "Sostenuto.vst3")
-    for f in (args.host, args.bundle, os.path.join(REPO, "engine/Sostenuto.Cli/bin/Release/net10.0/sostenuto.dll")):
+    global ENGINE
+    ENGINE = os.path.join(args.bundle, "Contents", "Resources", "engine", "sostenuto")
+    for f in (args.host, args.bundle, ENGINE):
         if not os.path.exists(f):
             sys.exit(f"cost.py: {f} is missing (make bundle)")
     counts = [int(x) for x in args.instances.split(",")]
@@ -370,7 +373,7 @@ def main():
                 r = run_render_baseline(args, work, engine_env)
                 frac = r["process_cpu"] / r["audio"]
                 print(f"{build:6} {'-':7} {'render':12} {1:2d}  {100 * frac:13.2f}  {'-':>11}  {100 * frac:6.2f}  {'-':>9}  "
-                      f"baseline ./sostenuto render --threads 1 of the same performance: {r['speed']:.1f}x real time "
+                      f"baseline: the engine's render --threads 1 of the same performance: {r['speed']:.1f}x real time "
                       f"(render loop), process CPU {r['process_cpu']:.2f} s for {r['audio']:.2f} s incl. start-up")
                 for line in per_frame_lines(r["profile"], f"{build} render"):
                     print(line)
