@@ -12,9 +12,9 @@ the training audio (the decoder's weights, the transient atoms) or fitted to it
 * **Analysis front end** (fixed, MIDI-free): the amplitude at each oscillator's frequency of a
   2048-sample hann STFT zero-padded to 8192, and a 64-band log-mel spectrum, both centred on the
   frame's end (the decoder's control point for that frame).
-* **Encoder** (learned): 3-frame convolution over the analysis -> 96 latents in (-1, 1).
+* **Encoder** (learned): 3-frame convolution over the analysis -> LATENTS latents in (-1, 1).
 * **Quantiser** (learned with the decoder): FSQ, 8 levels per latent, straight-through.
-  Latents pair up into K_CONTENT = 48 codebooks of 64 codes; token 0 of every content
+  Latents pair up into K_CONTENT codebooks of 64 codes (CODEBOOKS below); token 0 of every content
   codebook is reserved for silence, so V = 65. A frame whose reference peak (and its
   successor's) is under -70 dBFS is given the silence tokens.
 * **Decoder** (learned, streamed): tokens of frames f-1, f, f+1 -> controls at the end of frame
@@ -39,10 +39,23 @@ CLOCK_BASE = 64                      # each clock codebook counts 0..63 (token =
 CLOCK_FRAMES = CLOCK_BASE * CLOCK_BASE
 CLOCK_SAMPLES = CLOCK_FRAMES * HOP   # 983040 samples = 40.96 s
 FSQ_LEVELS = 8
-LATENTS = 96
-K_CONTENT = LATENTS // 2             # two latents per codebook
 V = FSQ_LEVELS * FSQ_LEVELS + 1      # 64 codes + silence token 0
-K = K_CONTENT + 2                    # + clock_hi, clock_lo
+# The codec's width: K_CONTENT codebooks (one per band of oscillators) of two latents each, + clock_hi,
+# clock_lo. Chosen when a codec is trained (train_codec.py --codebooks) and read back from its weights
+# by load_codec (set_codebooks), so every codec checkpoint loads. Module-wide, because the LM, the
+# exporter and the evaluation size themselves by dc.K_CONTENT / dc.K.
+CODEBOOKS = 96                       # sostenuto-piano 3.2: about 4 oscillators a band (3.1.0 had 48, about 8)
+K_CONTENT = LATENTS = K = 0          # set just below
+
+
+def set_codebooks(k_content):
+    global K_CONTENT, LATENTS, K
+    K_CONTENT = int(k_content)
+    LATENTS = 2 * K_CONTENT
+    K = K_CONTENT + 2
+
+
+set_codebooks(CODEBOOKS)
 SILENCE = 0
 SILENCE_DB = -70.0
 
@@ -336,8 +349,10 @@ class Codec(nn.Module):
 
 
 def load_codec(path):
-    """A trained codec from its checkpoint ({"B": stretch coefficients, "model": state dict}), in eval mode."""
+    """A trained codec from its checkpoint ({"B": stretch coefficients, "model": state dict}), in eval mode.
+    Sets the module's codebook count to the checkpoint's (its decoder has one band per codebook)."""
     st = torch.load(path)
+    set_codebooks(st["model"]["dec1.weight"].shape[0])
     codec = Codec(st["B"])
     codec.load_state_dict(st["model"])
     return codec.eval()

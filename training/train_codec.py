@@ -205,7 +205,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--max-train", type=int, default=1000)
+    ap.add_argument("--codebooks", type=int, default=dc.CODEBOOKS, help="content codebooks, one per band of oscillators "
+                    "(two latents each); a trained codec in OUT keeps its own")
     args = ap.parse_args()
+    dc.set_codebooks(args.codebooks)
     os.makedirs(args.out, exist_ok=True)
     log = run_log(args.out)
     train_names = pieces(args.data, "train_")[:args.max_train]
