@@ -52,7 +52,8 @@ test: bundle
 	bash tests/ardour/ci.sh
 
 # Seeded mutation fuzzers for FUZZ_MINUTES each (protocol decoder in C# and C++, Standard MIDI File reader,
-# model manifest parser, plug-in state), from FUZZ_SEED; prints the inputs each ran. `make test` runs a fixed
+# model manifest parser, plug-in state), from FUZZ_SEED; prints the inputs each ran, and its slowest input (one that
+# takes 1 s is a hang and fails the target). `make test` runs a fixed
 # count of each (seconds). A crash fails the target and names a file holding the input.
 FUZZ_MINUTES ?= 10
 FUZZ_SEED ?= 19

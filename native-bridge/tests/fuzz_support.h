@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <functional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,9 @@ private:
     std::vector<std::vector<std::uint8_t>> corpus_;
 };
 
+// An input that takes this long in a timed run (`make fuzz`) is a hang.
+inline constexpr double fuzz_hang_seconds = 1.0;
+
 // Runs `one(i)` for i = 0, 1, ... within the budget; returns how many ran.
 inline std::uint64_t run_fuzz(const char* target, std::uint64_t default_count, const std::function<void(std::uint64_t)>& one) {
     const char* seconds_text = std::getenv("SOSTENUTO_FUZZ_SECONDS");
@@ -88,14 +92,31 @@ inline std::uint64_t run_fuzz(const char* target, std::uint64_t default_count, c
     std::uint64_t i = 0;
     const auto start = std::chrono::steady_clock::now();
     if (seconds > 0) {
-        while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) one(i++);
+        // Each input is timed: one that takes fuzz_hang_seconds is a hang (the targets read a few
+        // kilobytes, in microseconds), reported with its index; the caller fails on hangs.
+        double slowest = 0;
+        std::uint64_t slowest_at = 0, hangs = 0;
+        auto now = start;
+        while (std::chrono::duration<double>(now - start).count() < seconds) {
+            one(i);
+            const auto after = std::chrono::steady_clock::now();
+            const double took = std::chrono::duration<double>(after - now).count();
+            if (took > slowest) slowest = took, slowest_at = i;
+            if (took >= fuzz_hang_seconds) ++hangs;
+            now = after;
+            ++i;
+        }
         if (const char* report = std::getenv("SOSTENUTO_FUZZ_REPORT"); report != nullptr && *report != '\0') {
             if (FILE* f = std::fopen(report, "a")) {
-                std::fprintf(f, "C++ %s: %llu inputs in %.0f s, seed %llu, 0 crashes\n", target,
-                             static_cast<unsigned long long>(i), seconds, static_cast<unsigned long long>(fuzz_seed()));
+                std::fprintf(f, "C++ %s: %llu inputs in %.0f s, seed %llu, 0 crashes, %llu hangs (slowest input #%llu: %.3f ms)\n",
+                             target, static_cast<unsigned long long>(i), seconds, static_cast<unsigned long long>(fuzz_seed()),
+                             static_cast<unsigned long long>(hangs), static_cast<unsigned long long>(slowest_at), slowest * 1000);
                 std::fclose(f);
             }
         }
+        if (hangs > 0) throw std::runtime_error(std::string(target) + ": " + std::to_string(hangs) + " inputs took " +
+                                                std::to_string(fuzz_hang_seconds) + " s or more (slowest #" +
+                                                std::to_string(slowest_at) + ")");
     } else {
         while (i < default_count) one(i++);
     }

@@ -78,6 +78,9 @@ public static class FuzzBudget
 {
     public static int Seed => int.TryParse(Environment.GetEnvironmentVariable("SOSTENUTO_FUZZ_SEED"), out var s) ? s : 19;
 
+    /// <summary>An input that takes this long in a timed run (<c>make fuzz</c>) is a hang.</summary>
+    public const double HangSeconds = 1.0;
+
     static double? Seconds => double.TryParse(Environment.GetEnvironmentVariable("SOSTENUTO_FUZZ_SECONDS"), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : null;
 
     /// <summary>Runs <paramref name="one"/> on inputs 0, 1, … until the budget is spent; returns how many ran.</summary>
@@ -87,10 +90,25 @@ public static class FuzzBudget
         long i = 0;
         if (Seconds is double seconds)
         {
-            while (watch.Elapsed.TotalSeconds < seconds) one(i++);
+            // Each input is timed: one that takes HangSeconds is a hang (the targets read a few kilobytes, in
+            // microseconds), reported with its index and failed after the run.
+            double slowest = 0;
+            long slowestAt = -1, hangs = 0, firstHang = -1;
+            while (watch.Elapsed.TotalSeconds < seconds)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                one(i);
+                double took = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+                if (took > slowest) (slowest, slowestAt) = (took, i);
+                if (took >= HangSeconds && hangs++ == 0) firstHang = i;
+                i++;
+            }
             // make fuzz collects these lines for its report (a crash fails the test before it gets here).
             if (Environment.GetEnvironmentVariable("SOSTENUTO_FUZZ_REPORT") is { Length: > 0 } report)
-                File.AppendAllText(report, $"C# {target}: {i} inputs in {watch.Elapsed.TotalSeconds:0} s, seed {Seed}, 0 crashes\n");
+                File.AppendAllText(report, $"C# {target}: {i} inputs in {watch.Elapsed.TotalSeconds:0} s, seed {Seed}, 0 crashes, " +
+                                           $"{hangs} hangs (slowest input #{slowestAt}: {slowest * 1000:0.###} ms)\n");
+            if (hangs > 0)
+                throw new Xunit.Sdk.XunitException($"{target}: {hangs} inputs took {HangSeconds} s or more, the first #{firstHang} (seed {Seed})");
         }
         else while (i < defaultCount) one(i++);
         return i;
