@@ -36,7 +36,6 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -81,27 +80,12 @@ def write_events(path, events, header):
 
 
 def write_smf(path, events):
-    """Format 0, 960 ticks per second (tempo 500000 us per quarter, 480 PPQ)."""
-    track = bytearray()
-    last = 0
-
-    def vlq(n):
-        out = [n & 0x7F]
-        n >>= 7
-        while n:
-            out.append(0x80 | (n & 0x7F))
-            n >>= 7
-        return bytes(reversed(out))
-
-    track += vlq(0) + b"\xff\x51\x03" + (500000).to_bytes(3, "big")
-    for t, status, d1, d2 in sorted(events, key=lambda e: e[0]):
-        tick = int(round(t * 960))
-        track += vlq(tick - last) + bytes([status, d1, d2])
-        last = tick
-    track += vlq(0) + b"\xff\x2f\x00"
-    with open(path, "wb") as f:
-        f.write(b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480))
-        f.write(b"MTrk" + struct.pack(">I", len(track)) + track)
+    """(seconds, status, d1, d2) events as a format-0 SMF, 960 ticks per second (480 PPQ at 500000 us per
+    quarter), by the Ardour test's writer (tests/ardour/smf.py)."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "ardour"))
+    import smf  # noqa: E402
+    timed = [(int(round(t * 960)), (status, d1, d2)) for t, status, d1, d2 in sorted(events, key=lambda e: e[0])]
+    smf.write_smf(path, 480, timed, timed[-1][0] if timed else 0, us_per_quarter=500000, name="sostenuto cost")
 
 
 def performance_events(seconds, seed):

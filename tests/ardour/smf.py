@@ -195,7 +195,8 @@ def timed_events(midi, rate):
     return sorted(midi.events, key=lambda e: (e.tick, e.order))
 
 
-def _vlq(value):
+def vlq_bytes(value):
+    """A variable-length quantity, as SMF delta times and meta lengths are written."""
     out = [value & 0x7F]
     value >>= 7
     while value:
@@ -207,16 +208,16 @@ def _vlq(value):
 def write_smf(path, ppq, timed, end_tick, us_per_quarter=None, name='Sostenuto bounce'):
     """Writes a format-0 file. timed: (tick, status+data bytes) in play order."""
     track = bytearray()
-    track += b'\x00\xff\x03' + _vlq(len(name)) + name.encode('ascii', 'replace')
+    track += b'\x00\xff\x03' + vlq_bytes(len(name)) + name.encode('ascii', 'replace')
     if us_per_quarter is not None:
         track += b'\x00\xff\x51\x03' + int(us_per_quarter).to_bytes(3, 'big')
     now = 0
     for tick, data in timed:
         if tick < now:
             raise MidiError('events out of order while writing')
-        track += _vlq(tick - now) + bytes(data)  # full status on every event, no running status
+        track += vlq_bytes(tick - now) + bytes(data)  # full status on every event, no running status
         now = tick
-    track += _vlq(max(0, end_tick - now)) + b'\xff\x2f\x00'
+    track += vlq_bytes(max(0, end_tick - now)) + b'\xff\x2f\x00'
     with open(path, 'wb') as f:
         f.write(b'MThd' + struct.pack('>IHHH', 6, 0, 1, ppq))
         f.write(b'MTrk' + struct.pack('>I', len(track)) + track)

@@ -43,16 +43,8 @@ def make_midi(args):
         events.append((tick + ppq // 4, bytes([0x80, p, 0])))
     events.sort(key=lambda e: e[0])
     track = bytearray()
-    for tick, us in tempos:
-        pass
     # Format 1: tempo track + note track.
-    def vlq(v):
-        out = [v & 0x7F]
-        v >>= 7
-        while v:
-            out.append(0x80 | (v & 0x7F))
-            v >>= 7
-        return bytes(reversed(out))
+    vlq = smf.vlq_bytes
     tempo_track = bytearray()
     now = 0
     for tick, us in tempos:
