@@ -12,14 +12,14 @@ native: setup
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 	cmake --build build -j2
 
-# The VST3 bundle with everything a user needs inside: the shim, the engine (compiled ahead of
-# time to a native executable, PublishAot in engine/Sostenuto.Cli: no .NET runtime needed), ONNX
-# Runtime and the default model. Publishing for linux-x64 puts the NuGet package's native ONNX
+# The VST3 bundle with everything a user needs inside besides the .NET runtime: the shim, the
+# engine (framework-dependent; an ahead-of-time build answered live keys later, issue #19's note),
+# ONNX Runtime and the default model. Publishing for linux-x64 puts the NuGet package's native ONNX
 # Runtime (runtimes/linux-x64/native) next to the engine, and only that platform's.
 BUNDLE := build/Sostenuto.vst3
 bundle: build native
 	rm -rf $(BUNDLE)/Contents/Resources/engine $(BUNDLE)/Contents/Resources/models
-	dotnet publish engine/Sostenuto.Cli -c Release -r linux-x64 --no-restore -v quiet -nologo -o $(BUNDLE)/Contents/Resources/engine
+	dotnet publish engine/Sostenuto.Cli -c Release -r linux-x64 --self-contained false --no-restore -v quiet -nologo -o $(BUNDLE)/Contents/Resources/engine
 	rm -f $(BUNDLE)/Contents/Resources/engine/*.dbg $(BUNDLE)/Contents/Resources/engine/*.pdb
 	mkdir -p $(BUNDLE)/Contents/Resources/models
 	cp -rL models/default $(BUNDLE)/Contents/Resources/models/default

@@ -290,22 +290,6 @@ protected:
     std::set<int> pids;  // engine processes to end (they would idle for 30 s)
 };
 
-// The bundle's engine is compiled ahead of time (engine/Sostenuto.Cli: PublishAot): one native
-// executable beside ONNX Runtime, with nothing a .NET runtime would load, so a user needs no .NET
-// and an engine restarted after a crash listens in about 100 ms (issue #19).
-TEST_F(BundledEngine, IsANativeExecutableThatNeedsNoDotnetRuntime) {
-    const std::string dir = std::string(SOSTENUTO_VST3_BUNDLE) + "/Contents/Resources/engine/";
-    for (const char* jit_file : {"sostenuto.dll", "sostenuto.runtimeconfig.json", "Sostenuto.Engine.dll"})
-        EXPECT_FALSE(file_exists(dir + jit_file)) << dir + jit_file << ": the bundle's engine is the JIT build (run `make bundle`)";
-    std::ifstream exe(engine, std::ios::binary);
-    char magic[4] = {};
-    exe.read(magic, 4);
-    EXPECT_EQ(std::string(magic, 4), std::string("\x7f" "ELF", 4));
-    TemporaryDirectory scratch("sostenuto-aot");
-    const std::string command = "env -u DOTNET_ROOT DOTNET_ROOT=/nonexistent " + engine + " --version > " + (scratch / "v.txt") + " 2>&1";
-    ASSERT_EQ(std::system(command.c_str()), 0) << read_file(scratch / "v.txt");
-}
-
 TEST_F(BundledEngine, ThePluginStartsItAndABounceEqualsTheEngineRenderAndAKillIsSurvived) {
     TemporaryDirectory runtime("sostenuto-vst3-xdg");
     ScopedEnvironment xdg("XDG_RUNTIME_DIR", runtime.path().c_str());

@@ -100,7 +100,7 @@ public sealed partial class LiveTestHostTests(FixtureModel fixture, ITestOutputH
 
         public EngineProcess(string socket)
         {
-            // The native executable `make bundle` compiles ahead of time (engine/Sostenuto.Cli: PublishAot).
+            // The bundle's apphost (`make bundle`).
             string engine = Path.Combine(NativeBuild.Bundle, "Contents", "Resources", "engine", "sostenuto");
             var psi = new ProcessStartInfo(engine, ["serve", "--socket", socket, "--model", RepositoryPaths.FixtureModel, "--idle-exit", "0"])
             { RedirectStandardOutput = true, RedirectStandardError = true };
