@@ -5,7 +5,7 @@
           [--states never,silent,holding,performance,offline] [--block 128] [--rate 48000]
           [--model DIR] [--build-dir build] [--out DIR]
 
-One engine of its own (the bundle's, the ahead-of-time build users run: `sostenuto serve` on a private socket, SOSTENUTO_PROFILE set so that it
+One engine of its own (the bundle's, the build users run: `sostenuto serve` on a private socket, SOSTENUTO_PROFILE set so that it
 writes its per-section profile, engine/Sostenuto.Engine/Diagnostics/EngineProfile.cs) serves every
 scenario. A scenario is N test hosts (tests/vst3-host, one plug-in instance each, paced to the wall
 clock as a sound card paces a DAW), each in one state:

@@ -1,6 +1,6 @@
 # Sourced by latency.sh and soak.sh: one engine of the harness's own (`sostenuto serve` on a
 # socket in the work directory), so that its CPU time can be read and a user's engine is never
-# touched. It is the bundle's engine (the ahead-of-time build users run, `make bundle`), serving
+# touched. It is the bundle's engine (the build users run, `make bundle`), serving
 # the bundle's model unless SOSTENUTO_MODEL names another. Needs $repo and $work; sets $socket
 # and $engine_pid.
 
