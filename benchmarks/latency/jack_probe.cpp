@@ -7,6 +7,9 @@
 //   sostenuto-latency-jack-probe --server NAME --midi-in PORT --audio-out LEFT,RIGHT
 //       --events KEYS.txt -o OUT.wav [--lead SECONDS] [--tail SECONDS]
 //
+// Exit 5: the recording is written, but an event went out after its frame
+// (the JACK graph skipped cycles on a busy machine); latency.sh plays it again.
+//
 // It uses the JACK tests' two clients (standalone/tests/jack_test_support.h):
 // one plays, one records, so the graph runs source -> instrument -> recorder in
 // one cycle, as a keyboard -> instrument -> sound card chain does.
