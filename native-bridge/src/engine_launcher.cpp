@@ -116,6 +116,23 @@ std::string log_tail(const std::string& log_path, std::uint64_t offset) {
     return tail;
 }
 
+// True while another process holds the lock file `path`: a shared,
+// non-blocking probe, released at once; a missing file means no holder.
+bool lock_held(const std::string& path) {
+    Fd lock(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (lock.get() < 0) return false;
+    if (::flock(lock.get(), LOCK_SH | LOCK_NB) == 0) return false;  // released when `lock` closes
+    return errno == EWOULDBLOCK;
+}
+
+// An engine is up or about to listen on `socket_path` (docs/protocol.md): it
+// holds `PATH.lock`, or a warm spare holds `PATH.standby.lock` (from its start
+// until it listens; it takes over the socket when its engine dies, and the
+// kernel frees the engine's lock a moment before the spare has it).
+bool engine_lock_held(const std::string& socket_path) {
+    return lock_held(socket_path + ".lock") || lock_held(socket_path + ".standby.lock");
+}
+
 std::string format_seconds(double seconds) {
     char text[32];
     std::snprintf(text, sizeof text, "%g", seconds);
@@ -280,6 +297,7 @@ SpawnResult spawn_engine_detached(const std::string& socket_path, const EngineCo
     if (options.idle_exit_seconds > 0) {
         arguments.insert(arguments.end(), {"--idle-exit", format_seconds(options.idle_exit_seconds)});
     }
+    if (options.keep_spare) arguments.emplace_back("--spare");
     arguments.insert(arguments.end(), options.extra_arguments.begin(), options.extra_arguments.end());
     std::vector<char*> argv;
     for (std::string& argument : arguments) argv.push_back(argument.data());
@@ -413,7 +431,11 @@ EngineLaunchResult ensure_engine_running(const std::string& socket_path, const E
             have_lock = ::flock(launch_lock.get(), LOCK_EX | LOCK_NB) == 0;
             if (have_lock && connected()) break;
         }
-        if (have_lock && !result.spawned) {
+        // An engine that holds the socket's lock but does not accept yet is a
+        // warm spare taking over from an engine that just died (it listens
+        // within milliseconds) or an engine about to bind: starting another
+        // would only load a model to lose the lock to it.
+        if (have_lock && !result.spawned && !engine_lock_held(socket_path)) {
             if (connected()) break;
             struct stat log_info {};
             if (::stat(result.log_path.c_str(), &log_info) == 0) log_offset = static_cast<std::uint64_t>(log_info.st_size);
@@ -443,7 +465,8 @@ EngineLaunchResult ensure_engine_running(const std::string& socket_path, const E
                            socket_path +
                            (result.spawned ? " (started " + command.describe() + ", pid " +
                                                  std::to_string(result.spawned_pid) + "; see " + result.log_path + ")"
-                                           : " (another launcher is starting it)");
+                            : engine_lock_held(socket_path) ? " (an engine or its spare holds " + socket_path + ".lock or .standby.lock but does not accept)"
+                                                            : " (another launcher is starting it)");
             return result;
         }
         std::this_thread::sleep_for(std::min<Clock::duration>(delay, deadline - now));

@@ -181,6 +181,34 @@ inline std::vector<int> fake_engine_pids(const std::string& log_path) {
     return pids;
 }
 
+// The warm spares of the real engine (`serve --spare`, EngineSpare.cs) that
+// logged "standby (pid P): loaded and warm", in order.
+inline std::vector<int> warm_spare_pids(const std::string& log_path) {
+    std::vector<int> pids;
+    std::istringstream log(read_file(log_path));
+    const std::string marker = "standby (pid ";
+    for (std::string line; std::getline(log, line);) {
+        const auto at = line.find(marker);
+        if (at != std::string::npos && line.find("loaded and warm", at) != std::string::npos)
+            pids.push_back(std::atoi(line.c_str() + at + marker.size()));
+    }
+    return pids;
+}
+
+// Waits until a spare other than `engine_pid` is warm and alive; its pid, or 0.
+inline int wait_for_warm_spare(const std::string& log_path, int engine_pid, std::chrono::milliseconds timeout) {
+    int spare = 0;
+    wait_until(
+        [&] {
+            for (int pid : warm_spare_pids(log_path)) {
+                if (pid != engine_pid && process_alive(pid)) spare = pid;
+            }
+            return spare != 0;
+        },
+        timeout);
+    return spare;
+}
+
 inline std::size_t count_occurrences(const std::string& text, const std::string& what) {
     std::size_t count = 0;
     for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;

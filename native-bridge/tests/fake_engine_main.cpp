@@ -1,7 +1,7 @@
 // sostenuto_fake_engine: a stand-in for `sostenuto serve`, as its own process,
 // for the launcher and supervisor tests (which kill it with SIGKILL).
 //
-//   sostenuto_fake_engine serve --socket PATH [--idle-exit SECONDS]
+//   sostenuto_fake_engine serve --socket PATH [--idle-exit SECONDS] [--spare (ignored)]
 //       [--startup-delay-ms N]   sleep first (the real engine loads its model)
 //       [--lookahead N]          lookahead samples it reports (default 0)
 //       [--exit-at-start CODE]   exit at once with CODE (a broken engine)
@@ -323,6 +323,7 @@ int main(int argc, char** argv) {
         else if (arg == "--startup-delay-ms") startup_delay_ms = std::atoi(value().c_str());
         else if (arg == "--lookahead") lookahead_samples = static_cast<std::uint32_t>(std::atoi(value().c_str()));
         else if (arg == "--exit-at-start") exit_at_start = std::atoi(value().c_str());
+        else if (arg == "--spare") continue;  // a fake engine keeps no spare
         else if (arg == "--signal") {
             const std::string signal = value();
             if (signal != "time" && signal != "notes") {

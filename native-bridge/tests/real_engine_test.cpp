@@ -1,7 +1,8 @@
-// One end-to-end test against the real C# engine (`sostenuto serve`, run as
+// End-to-end tests against the real C# engine (`sostenuto serve`, run as
 // `dotnet sostenuto.dll`): the supervisor launches it, handshakes, streams
 // MIDI and clock, reads the engine's audio from the ring; then the engine is
-// killed with SIGKILL and the supervisor launches another and resumes.
+// killed with SIGKILL and either the supervisor launches another (no spare)
+// or the engine's warm spare takes over, and the stream resumes.
 //
 // Skipped (with the reason) when the engine is not built:
 //   dotnet build Plugin.sln -c Release
@@ -12,10 +13,14 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine_test_support.h"
+#include "sostenuto/bridge/engine_launcher.h"
 #include "sostenuto/bridge/engine_supervisor.h"
 
 namespace sostenuto::bridge {
@@ -74,20 +79,29 @@ StreamResult stream(EngineSupervisor& supervisor, std::uint64_t& stream_time, st
     return result;
 }
 
-TEST(RealEngine, LaunchStreamKillAndRecover) {
+// The engine command the plug-in would find when SOSTENUTO_ENGINE names the
+// dll; nullopt (and the test skips) when the engine is not built.
+std::optional<EngineCommand> real_engine() {
     const std::string dll = SOSTENUTO_ENGINE_DLL;
     struct stat info {};
-    if (::stat(dll.c_str(), &info) != 0) {
-        GTEST_SKIP() << "the C# engine is not built (" << dll
-                     << " is missing); build it with `dotnet build Plugin.sln -c Release` to run this test";
-    }
-    // Found the way the plug-in finds it when SOSTENUTO_ENGINE names the dll.
+    if (::stat(dll.c_str(), &info) != 0) return std::nullopt;
     EngineLocatorOptions locator;
     locator.getenv = [&](const char* name) -> const char* {
         return std::string(name) == engine_environment_variable ? dll.c_str() : std::getenv(name);
     };
     const EngineLocation location = locate_engine("", locator);
-    ASSERT_TRUE(location.command) << location.error;
+    EXPECT_TRUE(location.command) << location.error;
+    return location.command;
+}
+
+#define SKIP_WITHOUT_THE_ENGINE(location)                                                                          \
+    if (!(location))                                                                                                \
+    GTEST_SKIP() << "the C# engine is not built (" << SOSTENUTO_ENGINE_DLL                                          \
+                 << " is missing); build it with `dotnet build Plugin.sln -c Release` to run this test"
+
+TEST(RealEngine, LaunchStreamKillAndRecover) {
+    const auto location = real_engine();
+    SKIP_WITHOUT_THE_ENGINE(location);
 
     TemporaryDirectory dir("sostenuto-real-engine-test");
     const std::string log_path = dir / "sostenuto-engine.log";
@@ -105,8 +119,9 @@ TEST(RealEngine, LaunchStreamKillAndRecover) {
     config.compute_slack_samples = 2048;
     config.instance_id = testing::random_instance_id();
     config.socket_path = dir / "sostenuto-engine.sock";
-    config.engine = *location.command;
+    config.engine = *location;
     config.launch.idle_exit_seconds = 5;
+    config.launch.keep_spare = false;  // the cold relaunch; the spare has its own test below
     config.launch_timeout = 60s;
     config.min_retry_delay = 50ms;
     EngineSupervisor supervisor;
@@ -163,6 +178,78 @@ TEST(RealEngine, LaunchStreamKillAndRecover) {
     supervisor.stop();
     EXPECT_TRUE(wait_until([&] { return read_file(log_path).find("closed (goodbye)") != std::string::npos; }, 5s))
         << read_file(log_path);
+}
+
+// `serve --spare` (what the plug-in's launcher asks for): a warm second
+// engine takes over the socket when the first is killed, so the supervisor
+// resumes without launching anything; and an engine that exits on purpose
+// takes its spare with it, so nothing serves the socket after it.
+TEST(RealEngine, AWarmSpareTakesOverAKilledEngineAndLeavesWithAnEngineThatExits) {
+    const auto location = real_engine();
+    SKIP_WITHOUT_THE_ENGINE(location);
+    TemporaryDirectory dir("sostenuto-real-engine-spare");
+    const std::string log_path = dir / "sostenuto-engine.log";
+    const std::string socket_path = dir / "sostenuto-engine.sock";
+    std::vector<int> engines;
+    struct Cleanup {
+        std::vector<int>& pids;
+        ~Cleanup() {
+            for (int pid : pids) end_process(pid);
+        }
+    } cleanup{engines};
+
+    EngineSupervisorConfig config;
+    config.sample_rate = 48000;
+    config.max_block_size = block_frames;
+    config.compute_slack_samples = 2048;
+    config.instance_id = testing::random_instance_id();
+    config.socket_path = socket_path;
+    config.engine = *location;
+    config.launch.idle_exit_seconds = 30;
+    config.launch_timeout = 60s;
+    config.min_retry_delay = 50ms;
+    EngineSupervisor supervisor;
+    std::string error;
+    ASSERT_TRUE(supervisor.start(config, error)) << error;
+    ASSERT_TRUE(supervisor.wait_until_running(90s)) << supervisor.last_error() << "\n" << read_file(log_path);
+    const int first = supervisor.engine_pid();
+    engines.push_back(first);
+    std::uint64_t stream_time = 0;
+    EXPECT_EQ(stream(supervisor, stream_time, 50, 60).complete_blocks, 50u);
+
+    const int spare = testing::wait_for_warm_spare(log_path, first, 60s);
+    ASSERT_NE(spare, 0) << "no warm spare\n" << read_file(log_path);
+    engines.push_back(spare);
+    const auto killed_at = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(first, SIGKILL), 0);
+    ASSERT_TRUE(wait_until([&] { return supervisor.epoch() >= 2 && supervisor.state() == EngineState::running; }, 60s))
+        << supervisor.last_error() << "\n" << read_file(log_path);
+    const double recovery_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - killed_at).count();
+    EXPECT_EQ(supervisor.engine_pid(), spare) << read_file(log_path);
+    EXPECT_EQ(supervisor.counters().engine_launches, 1u) << "the spare took over: nothing to launch";
+    const StreamResult after = stream(supervisor, stream_time, 50, 64);
+    EXPECT_EQ(after.complete_blocks, 50u) << supervisor.last_error();
+    EXPECT_GT(after.energy, 0.0);
+    std::printf("[ spare ] engine %d killed; its spare %d in session %.0f ms later (the supervisor's view)\n", first, spare,
+                recovery_ms);
+    {
+        const std::string text = read_file(log_path);
+        std::istringstream lines(text.substr(std::min(text.size(), text.find("taking over"))));
+        int shown = 0;
+        for (std::string line; shown < 4 && std::getline(lines, line); ++shown) std::printf("[ spare ]   log: %s\n", line.c_str());
+    }
+
+    // An engine told to stop (SIGTERM) kills its spare before it lets the lock go.
+    const int next_spare = testing::wait_for_warm_spare(log_path, spare, 60s);
+    ASSERT_NE(next_spare, 0) << "the engine that took over keeps no warm spare\n" << read_file(log_path);
+    engines.push_back(next_spare);
+    supervisor.stop();
+    end_process(spare);
+    EXPECT_TRUE(wait_until([&] { return !testing::process_alive(next_spare); }, 5s)) << "the spare outlived its engine";
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(probe_engine(socket_path)) << "an engine serves the socket after its engine exited on purpose\n"
+                                            << read_file(log_path);
 }
 
 }  // namespace

@@ -41,6 +41,7 @@ using bridge::testing::fake_engine_pids;
 using bridge::testing::read_file;
 using bridge::testing::ScopedEnvironment;
 using bridge::testing::TemporaryDirectory;
+using bridge::testing::wait_for_warm_spare;
 using bridge::testing::wait_until;
 using namespace std::chrono_literals;
 
@@ -366,8 +367,13 @@ TEST_F(BundledEngine, ThePluginStartsItAndABounceEqualsTheEngineRenderAndAKillIs
                 cli.c_str(), bounce.latency, bounce_s, render_s);
 
     // The same bounce, with the engine killed at stream time 1 s: what was
-    // rendered before is the render's, the next blocks wait for the engine the
-    // plug-in starts in its place (no timeout), and the held notes sound again.
+    // rendered before is the render's, the next blocks wait for the engine
+    // that takes its place (no timeout), and the held notes sound again. The
+    // plug-in's launcher asks for a warm spare (`serve --spare`): once it is
+    // warm, it is the engine that takes over, and nothing is launched.
+    int spare = wait_for_warm_spare(log, s.engine_pid, 60s);
+    ASSERT_NE(spare, 0) << "no warm spare engine\n" << read_file(log);
+    pids.insert(spare);
     {
         PluginInstance instance(module);
         RenderOptions options = offline;
@@ -389,7 +395,8 @@ TEST_F(BundledEngine, ThePluginStartsItAndABounceEqualsTheEngineRenderAndAKillIs
         const sostenuto_stats& st = b.stats;
         EXPECT_EQ(st.sessions_lost, 1u);
         EXPECT_EQ(st.session_recoveries, 1u) << st.last_error << "\n" << read_file(log);
-        EXPECT_EQ(st.engine_launches, 1u);
+        EXPECT_EQ(st.engine_launches, 0u) << "the spare took over: nothing to launch";
+        EXPECT_EQ(st.engine_pid, spare) << read_file(log);
         EXPECT_EQ(st.offline_timeouts, 0u);
         EXPECT_GE(st.offline_waits, 1u);
         EXPECT_GE(st.events_resent, 4u) << "the pedal and the notes it holds";
@@ -405,7 +412,12 @@ TEST_F(BundledEngine, ThePluginStartsItAndABounceEqualsTheEngineRenderAndAKillIs
                     static_cast<unsigned long long>(st.events_resent));
     }
 
-    // A realtime render through the same engine; kill it at 1 s.
+    // A realtime render through the engine that took over; kill it at 1 s,
+    // once its own spare is warm.
+    const int serving = spare;
+    spare = wait_for_warm_spare(log, serving, 60s);
+    ASSERT_NE(spare, 0) << "the engine that took over keeps no warm spare\n" << read_file(log);
+    pids.insert(spare);
     PluginInstance live(module);
     KillReport k;
     const RenderResult r = render_with_kill(live, held_performance(4.0), 1.0, k);
@@ -416,7 +428,9 @@ TEST_F(BundledEngine, ThePluginStartsItAndABounceEqualsTheEngineRenderAndAKillIs
     EXPECT_EQ(k.switches, 0u) << "a process() call slept or blocked";
     EXPECT_EQ(r.stats.sessions_lost, 1u);
     EXPECT_EQ(r.stats.session_recoveries, 1u);
-    EXPECT_EQ(r.stats.engine_launches, k.launches_at_kill + 1) << "the plug-in started the engine that took over";
+    EXPECT_EQ(k.killed_pid, serving);
+    EXPECT_EQ(r.stats.engine_launches, k.launches_at_kill) << "the spare took over: nothing to launch";
+    EXPECT_EQ(r.stats.engine_pid, spare) << read_file(log);
     EXPECT_GT(r.stats.underrun_blocks, 0u);
     EXPECT_GE(r.stats.events_resent, 4u);
     // The held note sounds again after the recovery.

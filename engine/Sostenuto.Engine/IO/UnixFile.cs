@@ -176,17 +176,29 @@ public static partial class UnixFile
     }
 
     /// <summary>Takes an exclusive flock on the file without waiting; false if another process holds it.</summary>
-    public static bool TryLockExclusive(SafeFileHandle handle)
+    public static bool TryLockExclusive(SafeFileHandle handle) => LockExclusive(handle, wait: false);
+
+    /// <summary>
+    /// Takes an exclusive flock on the file, blocking the calling thread until no other process holds it
+    /// (the kernel wakes it the moment the holder closes the file or dies).
+    /// </summary>
+    public static void WaitLockExclusive(SafeFileHandle handle) => LockExclusive(handle, wait: true);
+
+    static bool LockExclusive(SafeFileHandle handle, bool wait)
     {
         const int LockEx = 2, LockNb = 4;
         bool added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            if (flock((int)handle.DangerousGetHandle(), LockEx | LockNb) == 0) return true;
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == 11 /* EWOULDBLOCK */) return false;
-            throw ErrnoException("a lock file", errno);
+            while (true)
+            {
+                if (flock((int)handle.DangerousGetHandle(), wait ? LockEx : LockEx | LockNb) == 0) return true;
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == 4 /* EINTR */ && wait) continue;
+                if (errno == 11 /* EWOULDBLOCK */ && !wait) return false;
+                throw ErrnoException("a lock file", errno);
+            }
         }
         finally { if (added) handle.DangerousRelease(); }
     }

@@ -18,14 +18,17 @@ public sealed class EngineServer : IDisposable
     readonly TimeSpan? _idleExit;
     readonly EngineLimits _limits;
     readonly int _maxConnections;
-    readonly Microsoft.Win32.SafeHandles.SafeFileHandle _lock;
+    readonly EngineLock _lock;
     readonly Socket _listener;
     readonly List<Task> _connections = new();
     int _active;
     long _connectionNumber;
     long _lastActivity = Environment.TickCount64;
 
-    public EngineServer(ModelPackage package, string socketPath, Action<string> log, TimeSpan? idleExit, EngineLimits? limits = null)
+    /// <param name="heldLock">The socket's lock, already taken (a spare that waited for it); null: take it now,
+    /// or throw <see cref="EngineAlreadyRunningException"/> if another engine holds it. Owned by the server.</param>
+    public EngineServer(ModelPackage package, string socketPath, Action<string> log, TimeSpan? idleExit, EngineLimits? limits = null,
+        EngineLock? heldLock = null)
     {
         _package = package;
         _socketPath = socketPath;
@@ -34,17 +37,9 @@ public sealed class EngineServer : IDisposable
         _limits = limits ?? EngineLimits.Default;
         _maxConnections = Math.Min(_limits.MaxConnections, DescriptorBudget.ConnectionsThatFit());
 
-        // The socket's folder must be private, as the plug-in requires of it: a directory, not a link, ours, mode 0700.
-        var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath))!;
-        RuntimePaths.EnsurePrivateDirectory(directory);
-        // One engine per socket: the lock (flock underneath) is released by the kernel if the engine dies. The lock
-        // file is created with O_EXCL or opened with O_NOFOLLOW (a planted link is refused, never followed), mode 0600.
-        _lock = IO.UnixFile.OpenPrivateFile(socketPath + ".lock");
-        if (!IO.UnixFile.TryLockExclusive(_lock))
-        {
-            _lock.Dispose();
-            throw new EngineAlreadyRunningException(socketPath);
-        }
+        if (heldLock is not null && heldLock.SocketPath != socketPath)
+            throw new ArgumentException($"the lock given is {heldLock.SocketPath}'s, not {socketPath}'s", nameof(heldLock));
+        _lock = heldLock ?? EngineLock.TryTake(socketPath) ?? throw new EngineAlreadyRunningException(socketPath);
 
         if (File.Exists(socketPath)) File.Delete(socketPath); // stale: its engine no longer holds the lock
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

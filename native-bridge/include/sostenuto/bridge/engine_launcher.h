@@ -50,6 +50,12 @@ struct LaunchOptions {
     // launchers start one between them. (The engine's lock is what guarantees
     // one engine either way; tests turn this off to exercise that.)
     bool serialize_launches = true;
+    // --spare: the engine keeps a warm spare process that takes over its
+    // socket within milliseconds if it dies (`sostenuto serve --spare`;
+    // EngineSpare.cs): an instance's audio comes back after an engine crash
+    // without waiting for a cold start, at the cost of a second process's
+    // memory.
+    bool keep_spare = true;
     // Polled while waiting: when it becomes true the launcher gives up.
     const std::atomic<bool>* cancel = nullptr;
 };
@@ -65,7 +71,7 @@ struct EngineLaunchResult {
 
 // If a connection to `socket_path` succeeds, returns at once (nothing
 // started). Otherwise starts the engine (unless another launcher is starting
-// one) and polls the socket with back-off (10 ms doubling to 200 ms) until it
+// one) and polls the socket with back-off (5 ms doubling to 20 ms) until it
 // accepts a connection or `timeout` passes. Fails early, with the log's last
 // lines, when the started engine cannot be executed or exits while nothing
 // listens.
