@@ -11,8 +11,10 @@
 #   benchmarks/latency/soak.sh [--minutes 10] [--instances 4] [--block 128] [--rate 48000]
 #       [--latency-mode live|studio] [--kill-every SECONDS] [--out DIR] [--build-dir build]
 #
-# --kill-every SECONDS: SIGKILL the engine this often; the plug-ins start a new one (the bundle's)
-# and replay what was held. Reports per instance the audio missing in each outage (from the loss
+# --kill-every SECONDS: SIGKILL the engine serving the socket this often. The harness's own engine
+# keeps no spare, so after the first kill the plug-ins launch the bundle's (with --spare); after
+# later kills that engine's warm spare takes over, if it is warm by then. The plug-ins replay what
+# was held. (The engine CPU reported counts the serving engines, not their spares.) Reports per instance the audio missing in each outage (from the loss
 # until a second after the new session took over) and the underruns outside outages (the bar: 0),
 # and the engine's RSS and open file descriptors just before each kill and at the end.
 #

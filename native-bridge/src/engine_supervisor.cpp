@@ -236,7 +236,7 @@ bool EngineSupervisor::attempt_session() {
     PipeConnectResult result = pipe->connect(socket_path_, hello, config_.handshake_timeout);
     if (!result.ok && config_.engine && !stop_requested()) {
         const std::string first_error = result.error;
-        set_state(EngineState::connecting, "no engine answered (" + first_error + "); starting " +
+        set_state(EngineState::connecting, "no engine answered (" + first_error + "); waiting for its spare or starting " +
                                                config_.engine->describe());
         const EngineLaunchResult launched =
             ensure_engine_running(socket_path_, *config_.engine, config_.launch_timeout, config_.launch);

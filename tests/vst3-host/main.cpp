@@ -212,7 +212,12 @@ void write_stats_json(const std::string& path, const Args& a, const PluginModule
     size_t recovered = 0;
     for (const Outage& o : outages.outages()) recovered += o.recovered_at != 0;
     std::fprintf(f, "  \"outages_recovered\": %zu,\n", recovered);
-    std::fprintf(f, "  \"missing_frames_outside_outages\": %llu\n", static_cast<unsigned long long>(outages.missing_outside()));
+    std::fprintf(f, "  \"missing_frames_outside_outages\": %llu,\n", static_cast<unsigned long long>(outages.missing_outside()));
+    // The same, by whole seconds since the last session started (the last bin: that many or more).
+    std::fprintf(f, "  \"missing_frames_outside_outages_by_second\": [");
+    for (size_t k = 0; k < outages.missing_outside_by_second().size(); ++k)
+        std::fprintf(f, "%s%llu", k ? ", " : "", static_cast<unsigned long long>(outages.missing_outside_by_second()[k]));
+    std::fprintf(f, "]\n");
     std::fprintf(f, "}\n");
     if (std::fclose(f) != 0) throw std::runtime_error("cannot write " + path);
 }
@@ -247,7 +252,7 @@ int main(int argc, char** argv) {
         std::vector<Kill> kills;
         // Every outage, whoever caused it (a kill here, or another process killing the shared
         // engine, as soak.sh does): settled one second after a new session took over.
-        OutageWatch outages(static_cast<uint64_t>(args.options.sample_rate));
+        OutageWatch outages(static_cast<uint64_t>(args.options.sample_rate), static_cast<uint64_t>(args.options.sample_rate));
         if (args.kill_engine_every > 0 && args.kill_engine_at < 0) args.kill_engine_at = args.kill_engine_every;
         const bool killing = args.kill_engine_at >= 0;
         if (killing) {
@@ -376,6 +381,13 @@ int main(int argc, char** argv) {
                         "%llu frames missing outside outages\n",
                         outages.outages().size(), recovered, quantile(gap_ms, 0.0), quantile(gap_ms, 0.5), quantile(gap_ms, 1.0),
                         static_cast<unsigned long long>(outages.missing_outside()));
+        }
+        if (outages.missing_outside() > 0) {
+            std::printf("outside       frames missing outside outages by second since the last session started:");
+            const auto& bins = outages.missing_outside_by_second();
+            for (size_t k = 0; k < bins.size(); ++k)
+                if (bins[k]) std::printf(" %zu%s s: %llu;", k, k + 1 == bins.size() ? "+" : "", static_cast<unsigned long long>(bins[k]));
+            std::printf("\n");
         }
         if (r.restarts_before_render || r.restart_requests_during_render)
             std::printf("restarts      %d handled before the render, %d requested during it (ignored)\n",
