@@ -29,8 +29,8 @@ from token_lm import HIDDEN, LOOKAHEAD, TokenLMStep, load_lm  # noqa: E402
 from train_codec import resynthesize  # noqa: E402
 from train_token_lm import history, windows  # noqa: E402
 
-VERSION = "3.2.0"
-SAMPLING = {"temperature": 0.8, "topK": 0, "topP": 1.0}   # chosen on the dev set (eval_*: 0.6, 0.8, 1.0 side by side)
+VERSION = "3.2.1"
+SAMPLING = {"temperature": 1.0, "topK": 0, "topP": 0.95}   # chosen on the dev set (eval_*) by training/sweep_sampling.sh: docs/model-card-piano3.md, "Sampling"
 # Chunked against whole decoding: the difference (only inside the cross-faded overlap frames,
 # where the earlier chunk had no lookahead yet) must stay this far below the signal.
 CHUNKED_TOLERANCE_DB = -20.0
