@@ -44,6 +44,6 @@ stage "5/5 evaluate (dev, test, real music; beside sostenuto-piano 2.2.0)"
 card=(); [ "$OUT" = "$root/models/piano3" ] && card=(--card "$root/docs/model-card-piano3.md" --png-dir "$root/docs/model-card-piano3")
 for split in eval_ test_ real_; do
   nice -n 19 $py "$here/evaluate.py" --data "$WORK/data" --pieces "$split" --codec "$WORK/codec/codec.pt" \
-    --model "3.2.0=$OUT" --model "2.2.0=$root/models/piano" --out "$WORK/eval_$split" "${card[@]}"
+    --model "3.2.1=$OUT" --model "2.2.0=$root/models/piano" --out "$WORK/eval_$split" "${card[@]}"
 done
 stage "done"
