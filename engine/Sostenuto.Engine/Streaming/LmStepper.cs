@@ -64,6 +64,7 @@ public sealed class LmStepper : IDisposable
     {
         _run.Run();
         Runs++;
+        ModelActivity.Touch();
         _odd = !_odd;
         BindStates();
     }
