@@ -13,8 +13,8 @@ namespace Sostenuto.Engine.Serving;
 /// The policy, owned here:
 /// <list type="bullet">
 /// <item>the spare starts <see cref="StartDelay"/> after this engine listens, and then only in a pause of
-/// the music: once no model has run for <see cref="QuietTime"/>, or <see cref="MaxDeferral"/> later at the
-/// latest. Its start-up (the runtime, the model, the warm-up and the compiling: about two CPU-seconds)
+/// the music: once no model has run and no MIDI event has come for <see cref="QuietTime"/>
+/// (<see cref="Streaming.ModelActivity"/>), or <see cref="MaxDeferral"/> later at the latest. Its start-up (the runtime, the model, the warm-up and the compiling: about two CPU-seconds)
 /// competes with a live instance's rendering on a small machine, so it waits for a pause (measured: the
 /// underruns outside outages of the engine-kill test fell 2-4 s after each start while it did not wait);</item>
 /// <item>a spare that dies is started again, after a back-off that doubles from <see cref="StartDelay"/> up to
@@ -128,7 +128,7 @@ public sealed class EngineSpare : IDisposable
         }
     }
 
-    /// <summary>Returns once no model has run for <see cref="QuietTime"/>, or after <see cref="MaxDeferral"/>; how long it waited.</summary>
+    /// <summary>Returns once the music has paused for <see cref="QuietTime"/>, or after <see cref="MaxDeferral"/>; how long it waited.</summary>
     static async Task<TimeSpan> PauseInTheMusicAsync(CancellationToken cancel)
     {
         var waited = Stopwatch.StartNew();

@@ -71,6 +71,7 @@ public sealed class ChunkDecoder : IDisposable
         _run.Run();
         _outputValid = true;
         Runs++;
+        ModelActivity.Touch();
         EngineProfile.Stop(EngineProfile.Section.DecoderRun, t);
     }
 

@@ -125,6 +125,7 @@ public sealed class RenderSession : IDisposable
 
     public void AddEvent(MidiEvent e)
     {
+        ModelActivity.Touch();
         long time = e.Time;
         if (time < _clock) { time = _clock; LateEvents++; }
         _clock = time;
