@@ -169,30 +169,28 @@ inline void end_process(int pid) {
     }
 }
 
-// The pids the fake engine logged as started ("fake-engine: started pid=P").
-inline std::vector<int> fake_engine_pids(const std::string& log_path) {
+// The pids that follow `marker` in the log's lines that also contain
+// `and_then` after it, in order.
+inline std::vector<int> logged_pids(const std::string& log_path, const std::string& marker, const std::string& and_then = "") {
     std::vector<int> pids;
     std::istringstream log(read_file(log_path));
-    const std::string marker = "fake-engine: started pid=";
     for (std::string line; std::getline(log, line);) {
         const auto at = line.find(marker);
-        if (at != std::string::npos) pids.push_back(std::atoi(line.c_str() + at + marker.size()));
+        if (at != std::string::npos && line.find(and_then, at) != std::string::npos)
+            pids.push_back(std::atoi(line.c_str() + at + marker.size()));
     }
     return pids;
+}
+
+// The pids the fake engine logged as started ("fake-engine: started pid=P").
+inline std::vector<int> fake_engine_pids(const std::string& log_path) {
+    return logged_pids(log_path, "fake-engine: started pid=");
 }
 
 // The warm spares of the real engine (`serve --spare`, EngineSpare.cs) that
 // logged "standby (pid P): loaded and warm", in order.
 inline std::vector<int> warm_spare_pids(const std::string& log_path) {
-    std::vector<int> pids;
-    std::istringstream log(read_file(log_path));
-    const std::string marker = "standby (pid ";
-    for (std::string line; std::getline(log, line);) {
-        const auto at = line.find(marker);
-        if (at != std::string::npos && line.find("loaded and warm", at) != std::string::npos)
-            pids.push_back(std::atoi(line.c_str() + at + marker.size()));
-    }
-    return pids;
+    return logged_pids(log_path, "standby (pid ", "loaded and warm");
 }
 
 // Waits until a spare other than `engine_pid` is warm and alive; its pid, or 0.

@@ -94,6 +94,29 @@ std::optional<EngineCommand> real_engine() {
     return location.command;
 }
 
+// A supervisor's configuration for the real engine on a socket in `dir`
+// (the tests differ in the idle exit and whether a spare is kept).
+EngineSupervisorConfig real_engine_config(const EngineCommand& engine, const TemporaryDirectory& dir) {
+    EngineSupervisorConfig config;
+    config.sample_rate = 48000;
+    config.max_block_size = block_frames;
+    config.compute_slack_samples = 2048;
+    config.instance_id = testing::random_instance_id();
+    config.socket_path = dir / "sostenuto-engine.sock";
+    config.engine = engine;
+    config.launch_timeout = 60s;
+    config.min_retry_delay = 50ms;
+    return config;
+}
+
+// Ends every engine process a test played from (they would idle on).
+struct EndEngines {
+    std::vector<int> pids;
+    ~EndEngines() {
+        for (int pid : pids) end_process(pid);
+    }
+};
+
 #define SKIP_WITHOUT_THE_ENGINE(location)                                                                          \
     if (!(location))                                                                                                \
     GTEST_SKIP() << "the C# engine is not built (" << SOSTENUTO_ENGINE_DLL                                          \
@@ -105,30 +128,16 @@ TEST(RealEngine, LaunchStreamKillAndRecover) {
 
     TemporaryDirectory dir("sostenuto-real-engine-test");
     const std::string log_path = dir / "sostenuto-engine.log";
-    std::vector<int> engines;
-    struct Cleanup {
-        std::vector<int>& pids;
-        ~Cleanup() {
-            for (int pid : pids) end_process(pid);
-        }
-    } cleanup{engines};
+    EndEngines engines;
 
-    EngineSupervisorConfig config;
-    config.sample_rate = 48000;
-    config.max_block_size = block_frames;
-    config.compute_slack_samples = 2048;
-    config.instance_id = testing::random_instance_id();
-    config.socket_path = dir / "sostenuto-engine.sock";
-    config.engine = *location;
+    EngineSupervisorConfig config = real_engine_config(*location, dir);
     config.launch.idle_exit_seconds = 5;
     config.launch.keep_spare = false;  // the cold relaunch; the spare has its own test below
-    config.launch_timeout = 60s;
-    config.min_retry_delay = 50ms;
     EngineSupervisor supervisor;
     std::string error;
     ASSERT_TRUE(supervisor.start(config, error)) << error;
     ASSERT_TRUE(supervisor.wait_until_running(90s)) << supervisor.last_error() << "\n" << read_file(log_path);
-    engines.push_back(supervisor.engine_pid());
+    engines.pids.push_back(supervisor.engine_pid());
     ASSERT_TRUE(supervisor.welcome());
     std::printf("[ engine ] %s %s, latency %u samples, engine pid %d\n", supervisor.welcome()->model_name.c_str(),
                 supervisor.welcome()->model_version.c_str(), supervisor.total_latency_samples(), supervisor.engine_pid());
@@ -159,7 +168,7 @@ TEST(RealEngine, LaunchStreamKillAndRecover) {
     }
     ASSERT_TRUE(wait_until([&] { return supervisor.epoch() >= 2 && supervisor.state() == EngineState::running; }, 90s))
         << supervisor.last_error() << "\n" << read_file(log_path);
-    engines.push_back(supervisor.engine_pid());
+    engines.pids.push_back(supervisor.engine_pid());
     EXPECT_NE(supervisor.engine_pid(), killed);
 
     const StreamResult second = stream(supervisor, stream_time, 100, 64);
@@ -189,37 +198,23 @@ TEST(RealEngine, AWarmSpareTakesOverAKilledEngineAndLeavesWithAnEngineThatExits)
     SKIP_WITHOUT_THE_ENGINE(location);
     TemporaryDirectory dir("sostenuto-real-engine-spare");
     const std::string log_path = dir / "sostenuto-engine.log";
-    const std::string socket_path = dir / "sostenuto-engine.sock";
-    std::vector<int> engines;
-    struct Cleanup {
-        std::vector<int>& pids;
-        ~Cleanup() {
-            for (int pid : pids) end_process(pid);
-        }
-    } cleanup{engines};
+    EndEngines engines;
 
-    EngineSupervisorConfig config;
-    config.sample_rate = 48000;
-    config.max_block_size = block_frames;
-    config.compute_slack_samples = 2048;
-    config.instance_id = testing::random_instance_id();
-    config.socket_path = socket_path;
-    config.engine = *location;
+    EngineSupervisorConfig config = real_engine_config(*location, dir);
+    const std::string socket_path = config.socket_path;
     config.launch.idle_exit_seconds = 30;
-    config.launch_timeout = 60s;
-    config.min_retry_delay = 50ms;
     EngineSupervisor supervisor;
     std::string error;
     ASSERT_TRUE(supervisor.start(config, error)) << error;
     ASSERT_TRUE(supervisor.wait_until_running(90s)) << supervisor.last_error() << "\n" << read_file(log_path);
     const int first = supervisor.engine_pid();
-    engines.push_back(first);
+    engines.pids.push_back(first);
     std::uint64_t stream_time = 0;
     EXPECT_EQ(stream(supervisor, stream_time, 50, 60).complete_blocks, 50u);
 
     const int spare = testing::wait_for_warm_spare(log_path, first, 60s);
     ASSERT_NE(spare, 0) << "no warm spare\n" << read_file(log_path);
-    engines.push_back(spare);
+    engines.pids.push_back(spare);
     const auto killed_at = std::chrono::steady_clock::now();
     ASSERT_EQ(::kill(first, SIGKILL), 0);
     ASSERT_TRUE(wait_until([&] { return supervisor.epoch() >= 2 && supervisor.state() == EngineState::running; }, 60s))
@@ -243,7 +238,7 @@ TEST(RealEngine, AWarmSpareTakesOverAKilledEngineAndLeavesWithAnEngineThatExits)
     // An engine told to stop (SIGTERM) kills its spare before it lets the lock go.
     const int next_spare = testing::wait_for_warm_spare(log_path, spare, 60s);
     ASSERT_NE(next_spare, 0) << "the engine that took over keeps no warm spare\n" << read_file(log_path);
-    engines.push_back(next_spare);
+    engines.pids.push_back(next_spare);
     supervisor.stop();
     end_process(spare);
     EXPECT_TRUE(wait_until([&] { return !testing::process_alive(next_spare); }, 5s)) << "the spare outlived its engine";
